@@ -1,0 +1,121 @@
+"""The Execute page's request form: parameters, attachments, run options, and the run buttons."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import streamlit as st
+
+from components import state
+from components.attachments import attachments_editor
+from components.connection import Connection
+from components.parameter_form import ParameterForm, set_form_values
+from components.run_options import MODES, run_options, session_key
+from fruxon_playground.api.models import ExecuteRequest, ParameterMetadata
+from fruxon_playground.runs.handle import RunKind
+from fruxon_playground.sandbox.validation import validate_parameters
+from fruxon_playground.settings import PlaygroundSettings
+from fruxon_playground.snippets import ParsedCurl
+
+PREFIX = "execute"
+
+
+@dataclass
+class ExecuteForm:
+    request: dict[str, Any] | None  # wire JSON, None while something must be fixed first
+    run: RunKind | None  # which button was pressed this time
+    problems: list[str] = field(default_factory=list)
+
+
+def parameter_field_errors(field_errors: dict[str, list[str]] | None) -> dict[str, list[str]]:
+    """`parameters.question` → `question`, so messages land next to their inputs."""
+    out: dict[str, list[str]] = {}
+    for path, messages in (field_errors or {}).items():
+        if path.startswith("parameters."):
+            out.setdefault(path.split(".", 1)[1], []).extend(messages)
+    return out
+
+
+def preflight_parameters(values: dict[str, Any], metadata: list[ParameterMetadata]) -> dict[str, list[str]]:
+    """The server's own parameter checks, run before anything is sent."""
+    if not metadata:
+        return {}
+    wire = [m.model_dump(by_alias=True, exclude_none=True) for m in metadata]
+    _, problems = validate_parameters(values, wire)
+    errors: dict[str, list[str]] = {}
+    for problem in problems:
+        errors.setdefault(problem.field, []).append(problem.message)
+    return parameter_field_errors(errors)
+
+
+def execute_form(
+    conn: Connection,
+    metadata: list[ParameterMetadata],
+    environments: list[str],
+    *,
+    busy: bool,
+    server_errors: dict[str, list[str]],
+) -> ExecuteForm:
+    # The last preflight's findings, else what the server said about the last run.
+    field_errors = st.session_state[state.EXEC_FIELD_ERRORS] or server_errors
+    form = ParameterForm(f"{PREFIX}.params", metadata)
+    st.subheader("Parameters")
+    if not metadata:
+        st.caption("This agent declares no parameters; you can still send any JSON object.")
+    json_problem = form.draw(field_errors=parameter_field_errors(field_errors))
+    with st.expander("Attachments", expanded=bool(st.session_state[state.EXEC_ATTACHMENTS])):
+        attachments = attachments_editor(
+            state.EXEC_ATTACHMENTS,
+            conn.client,
+            server=f"{conn.settings.base_url}|{conn.settings.tenant}",
+            max_upload_mb=PlaygroundSettings.from_environment().max_upload_mb,
+        )
+    with st.expander("Session, environment, mode and chat user"):
+        options = run_options(PREFIX, environments=environments, server_errors=field_errors)
+
+    run_col, stream_col = st.columns(2)
+    sync_clicked = run_col.button("▶ Run", type="secondary", width="stretch", disabled=busy,
+                                  help="POST :execute and wait for the answer")
+    stream_clicked = stream_col.button("⚡ Stream", type="primary", width="stretch", disabled=busy,
+                                       help="POST :stream and watch the run live")
+    clicked = RunKind.EXECUTE if sync_clicked else RunKind.STREAM if stream_clicked else None
+
+    problems: list[str] = []
+    if json_problem:
+        problems.append(json_problem)
+    if clicked is not None:
+        local_errors = preflight_parameters(form.values, metadata) if not json_problem else {}
+        for name, messages in local_errors.items():
+            problems.extend(f"{name}: {m}" for m in messages)
+        problems.extend(options.errors.values())
+        st.session_state[state.EXEC_FIELD_ERRORS] = {f"parameters.{k}": v for k, v in local_errors.items()}
+    if problems:
+        if clicked is not None:
+            st.error("Nothing was sent. Fix these first:\n\n" + "\n".join(f"- {p}" for p in problems))
+        return ExecuteForm(request=None, run=None, problems=problems)
+
+    request = ExecuteRequest(
+        parameters=form.values or None,
+        attachments=[a.file_link for a in attachments] or None,
+        chat_user=options.chat_user,
+        session_id=options.session_id,
+        environment_slug=options.environment_slug,
+        mode=options.mode,
+    ).to_wire()
+    return ExecuteForm(request=request, run=clicked)
+
+
+def apply_curl_to_form(parsed: ParsedCurl) -> None:
+    """Fill the Execute form from a pasted curl command (runs in a button callback)."""
+    body = parsed.body or {}
+    set_form_values(f"{PREFIX}.params", body.get("parameters") or {})
+    st.session_state[session_key(PREFIX)] = body.get("sessionId") or ""
+    st.session_state[f"{PREFIX}.environment"] = body.get("environmentSlug")
+    st.session_state[f"{PREFIX}.mode"] = body.get("mode") if body.get("mode") in MODES else ""
+    chat_user = body.get("chatUser")
+    st.session_state[f"{PREFIX}.chat_user"] = json.dumps(chat_user, ensure_ascii=False) if chat_user else ""
+    if parsed.agent:
+        st.session_state[state.AGENT] = parsed.agent
+        st.session_state[state.AGENT_FREE_TEXT] = parsed.agent

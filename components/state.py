@@ -1,0 +1,67 @@
+"""Every st.session_state key the app uses, and the one place they get their defaults.
+
+Session state is per browser session: the connection (including its key), open runs and form
+drafts live here and nowhere else, so one browser never sees another's key or runs.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+
+PROFILE = "connection.profile"  # "Local sandbox" | "From secrets" | "Custom"
+CUSTOM_BASE_URL = "connection.custom.base_url"
+CUSTOM_TENANT = "connection.custom.tenant"
+CUSTOM_KEY = "connection.custom.key"
+CUSTOM_AUTH = "connection.custom.auth_header"
+CONNECTION_CHECK = "connection.check"  # last "Test connection" outcome: (settings fingerprint, ok, message)
+AGENT = "agent.selected"
+AGENT_FREE_TEXT = "agent.free_text"
+
+EXEC_RUN = "execute.run"  # RunHandle of the current/last run on the Execute page
+EXEC_RESULT = "execute.result"  # outcome of the last synchronous run
+EXEC_PARAMS_JSON = "execute.params_json"
+EXEC_FIELD_ERRORS = "execute.field_errors"
+EXEC_ATTACHMENTS = "execute.attachments"  # list[UploadedAttachment]
+
+DRAFT_REQUEST = "draft.request"  # the TestRequest being edited (wire dict)
+DRAFT_RUN = "draft.run"
+DRAFT_RESULT = "draft.result"
+DRAFT_FIELD_ERRORS = "draft.field_errors"
+DRAFT_ATTACHMENTS = "draft.attachments"
+
+CONNECTION = "connection.active"  # the Connection the sidebar resolved on this run
+OWNER = "session.owner"  # opaque id of this browser session for the local history
+
+_DEFAULTS: dict[str, Any] = {
+    PROFILE: None,
+    CUSTOM_BASE_URL: "https://api.fruxon.com",
+    CUSTOM_TENANT: "",
+    CUSTOM_KEY: "",
+    CUSTOM_AUTH: "both",
+    CONNECTION_CHECK: None,
+    AGENT: None,
+    AGENT_FREE_TEXT: "",
+    EXEC_RUN: None,
+    EXEC_RESULT: None,
+    EXEC_PARAMS_JSON: None,
+    EXEC_FIELD_ERRORS: {},
+    EXEC_ATTACHMENTS: [],
+    DRAFT_REQUEST: None,
+    DRAFT_RUN: None,
+    DRAFT_RESULT: None,
+    DRAFT_FIELD_ERRORS: {},
+    DRAFT_ATTACHMENTS: [],
+}
+
+
+def init_state() -> None:
+    """Fill in missing keys; called once at the top of every script run (app.py)."""
+    for key, default in _DEFAULTS.items():
+        if key not in st.session_state:
+            st.session_state[key] = default.copy() if isinstance(default, (dict, list)) else default
+    if OWNER not in st.session_state:
+        import uuid
+
+        st.session_state[OWNER] = uuid.uuid4().hex

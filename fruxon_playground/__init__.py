@@ -1,0 +1,1 @@
+"""Fruxon Playground core: API client, sandbox server, trace tools. Never imports streamlit."""

@@ -1,0 +1,1 @@
+"""A local Fruxon-compatible server: demo tenant, simulated engine, SQLite history, fault injection."""

@@ -1,0 +1,60 @@
+"""Test a draft: build or import a flow, validate it like the server does, run :test or :streamTest."""
+
+import streamlit as st
+
+from components import state
+from components.approval import approval_controls
+from components.attachments import attachments_editor
+from components.copy_as import copy_as
+from components.draft_editor import draft_editor, draft_sources
+from components.run_view import RunView, start_run
+from fruxon_playground.runs.handle import RunKind
+from fruxon_playground.settings import PlaygroundSettings
+
+st.title("Test a draft")
+conn = st.session_state[state.CONNECTION]
+if conn is None:
+    st.info("Choose a connection in the sidebar to start.")
+    st.stop()
+if not conn.agent:
+    st.info("Pick an agent in the sidebar (or type its id): the draft runs under that agent.")
+    st.stop()
+st.caption(f"Runs as a draft of `{conn.agent}` (recorded with origin TEST, revision shown as “draft”).")
+
+handle = st.session_state[state.DRAFT_RUN]
+busy = handle is not None and not handle.finished
+editor_col, run_col = st.columns([3, 2], gap="large")
+with editor_col:
+    draft_sources()
+    with st.expander("Attachments", expanded=bool(st.session_state[state.DRAFT_ATTACHMENTS])):
+        attachments = attachments_editor(
+            state.DRAFT_ATTACHMENTS,
+            conn.client,
+            server=f"{conn.settings.base_url}|{conn.settings.tenant}",
+            max_upload_mb=PlaygroundSettings.from_environment().max_upload_mb,
+        )
+    draft = draft_editor([a.file_link for a in attachments])
+    if draft.problems:
+        kind = "422 (invalid flow)" if draft.status == 422 else "400 (invalid request)"
+        st.error(
+            f"The server would answer {kind}. Fix these {len(draft.problems)} problem(s) before running:\n\n"
+            + "\n".join(f"- `{path}` — {message}" for path, message in draft.problems)
+        )
+    else:
+        st.success("The draft is valid.")
+    test_col, stream_col = st.columns(2)
+    clicked = None
+    if test_col.button("▶ Run :test", width="stretch", disabled=busy or bool(draft.problems)):
+        clicked = RunKind.TEST
+    if stream_col.button("⚡ Stream :streamTest", type="primary", width="stretch", disabled=busy or bool(draft.problems)):
+        clicked = RunKind.STREAM_TEST
+    copy_as(conn, "streamTest", None if draft.problems else draft.request)
+if clicked is not None:
+    handle = start_run(conn, clicked, conn.agent, draft.request, state.DRAFT_RUN)
+
+with run_col:
+    view = RunView(handle, conn, key="draft.run", session_field="draft.session_id")
+    view.draw()
+    if view.waiting_for_approval:
+        approval_controls(conn, view)
+view.follow()

@@ -1,0 +1,6 @@
+#!/usr/bin/env bash
+# Installs everything the tests need and runs the whole suite (unit, API, AppTest, browser).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install.sh --test
+exec .venv/bin/python -m pytest "$@"
