@@ -11,8 +11,8 @@ init_state()
 navigation = st.navigation(
     {
         "Run": [
-            st.Page("pages/execute.py", title="Execute agent", icon="▶️", default=True),
-            st.Page("pages/draft_test.py", title="Test a draft", icon="🧩"),
+            st.Page("pages/execute.py", title="Execute agent", icon=":material/play_circle:", default=True),
+            st.Page("pages/draft_test.py", title="Test a draft", icon=":material/science:"),
         ],
     }
 )

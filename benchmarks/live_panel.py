@@ -48,6 +48,10 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
+def status(page, label: str):
+    return page.get_by_text(re.compile(re.escape(label) + r"\s*·\s*elapsed")).first
+
+
 def choose_bench_agent(page) -> None:
     sidebar = page.get_by_test_id("stSidebar")
     box = sidebar.get_by_test_id("stSelectbox").filter(has_text="Agent")
@@ -56,7 +60,7 @@ def choose_bench_agent(page) -> None:
 
 
 def fill(page, label: str, value: str) -> None:
-    field = page.get_by_label(label, exact=False).first
+    field = page.get_by_role("textbox", name=label, exact=True).first
     field.fill(value)
     field.press("Tab")
 
@@ -69,8 +73,8 @@ def run_rate(page, url: str, rate: int, seconds: float) -> tuple[list[float], in
     fill(page, "rate", str(rate))
     fill(page, "count", str(count))
     page.evaluate(OBSERVER)
-    page.get_by_role("button", name="⚡ Stream").click()
-    page.get_by_text("✅ Completed").wait_for(timeout=120_000)
+    page.get_by_role("button", name="Stream").click()
+    status(page, "Completed").wait_for(timeout=120_000)
     seen = page.evaluate("() => Array.from(window.__seen.values())")
     latencies = [dom - sent for sent, dom in seen]
     return latencies, count, count - len(seen)
@@ -82,12 +86,12 @@ def measure_stop(page, url: str, sandbox_records) -> tuple[float, float | None]:
     choose_bench_agent(page)
     fill(page, "rate", "50")
     fill(page, "count", "100000")
-    page.get_by_role("button", name="⚡ Stream").click()
-    page.get_by_text("🟢 Streaming").wait_for(timeout=30_000)
+    page.get_by_role("button", name="Stream").click()
+    status(page, "Streaming").wait_for(timeout=30_000)
     time.sleep(1.0)
     clicked = time.time()
-    page.get_by_role("button", name="⏹ Stop").click()
-    page.get_by_text("⏹️ Stopped").first.wait_for(timeout=10_000)
+    page.get_by_role("button", name="Stop").click()
+    status(page, "Stopped").wait_for(timeout=10_000)
     shown = time.time() - clicked
     server_seen = sandbox_records(clicked)
     return shown, server_seen

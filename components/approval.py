@@ -26,7 +26,7 @@ def approval_controls(conn: Connection, view) -> None:
     agent = view.handle.agent
     state_key = f"{view.key}.approval.{request_id}"
     with st.container(border=True):
-        st.markdown("**✋ Approval needed**")
+        st.markdown("**:material/front_hand: Approval needed**")
         if not request_id:
             st.caption("The run is waiting, but the server sent no approval request id.")
             return
@@ -51,9 +51,9 @@ def approval_controls(conn: Connection, view) -> None:
             reason = st.text_input("Reason (sent with a rejection)", key=f"{state_key}.reason")
             approve_col, reject_col = st.columns(2)
             decision = None
-            if approve_col.button("✅ Approve", key=f"{state_key}.approve", type="primary", width="stretch"):
+            if approve_col.button("Approve", icon=":material/check:", key=f"{state_key}.approve", type="primary", width="stretch"):
                 decision = "approve"
-            if reject_col.button("🚫 Reject", key=f"{state_key}.reject", width="stretch"):
+            if reject_col.button("Reject", icon=":material/block:", key=f"{state_key}.reject", width="stretch"):
                 decision = "reject" + (f": {reason.strip()}" if reason.strip() else "")
             if decision:
                 try:

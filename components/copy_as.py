@@ -8,7 +8,15 @@ from typing import Any
 import streamlit as st
 
 from components.connection import Connection
-from fruxon_playground.snippets import CurlParseError, ParsedCurl, RequestSpec, parse_curl, to_curl, to_python_httpx, to_python_sdk
+from fruxon_playground.snippets import (
+    CurlParseError,
+    ParsedCurl,
+    RequestSpec,
+    parse_curl,
+    to_curl,
+    to_python_httpx,
+    to_python_sdk,
+)
 
 
 def copy_as(conn: Connection, action: str, body: dict[str, Any] | None) -> None:

@@ -76,9 +76,9 @@ def execute_form(
         options = run_options(PREFIX, environments=environments, server_errors=field_errors)
 
     run_col, stream_col = st.columns(2)
-    sync_clicked = run_col.button("▶ Run", type="secondary", width="stretch", disabled=busy,
+    sync_clicked = run_col.button("Run", icon=":material/play_arrow:", type="secondary", width="stretch", disabled=busy,
                                   help="POST :execute and wait for the answer")
-    stream_clicked = stream_col.button("⚡ Stream", type="primary", width="stretch", disabled=busy,
+    stream_clicked = stream_col.button("Stream", icon=":material/bolt:", type="primary", width="stretch", disabled=busy,
                                        help="POST :stream and watch the run live")
     clicked = RunKind.EXECUTE if sync_clicked else RunKind.STREAM if stream_clicked else None
 

@@ -26,15 +26,21 @@ from fruxon_playground.runs.handle import RunHandle, RunSnapshot
 REDRAW_S = 0.06
 PARAGRAPH_SOFT_LIMIT = 1_500  # long unbroken text is split into blocks so each redraw stays small
 
+# Streamlit's own icon font and badges: they render the same everywhere (no emoji font needed).
 PHASE_BADGE = {
-    Phase.CONNECTING: ("⏳", "Connecting"),
-    Phase.RUNNING: ("🟢", "Streaming"),
-    Phase.COMPLETED: ("✅", "Completed"),
-    Phase.WAITING_FOR_HUMAN: ("✋", "Waiting for approval"),
-    Phase.FAILED: ("❌", "Failed"),
-    Phase.INTERRUPTED: ("⚠️", "Interrupted"),
-    Phase.STOPPED: ("⏹️", "Stopped"),
+    Phase.CONNECTING: ("gray", ":material/hourglass_top:", "Connecting"),
+    Phase.RUNNING: ("blue", ":material/stream:", "Streaming"),
+    Phase.COMPLETED: ("green", ":material/check_circle:", "Completed"),
+    Phase.WAITING_FOR_HUMAN: ("orange", ":material/front_hand:", "Waiting for approval"),
+    Phase.FAILED: ("red", ":material/error:", "Failed"),
+    Phase.INTERRUPTED: ("orange", ":material/link_off:", "Interrupted"),
+    Phase.STOPPED: ("gray", ":material/stop_circle:", "Stopped"),
 }
+
+
+def phase_badge(phase: Phase) -> str:
+    color, icon, label = PHASE_BADGE[phase]
+    return f":{color}-badge[{icon} {label}]"
 
 
 def split_blocks(text: str) -> list[str]:
@@ -60,8 +66,7 @@ def format_ms(ms: float | None) -> str:
 
 def stats_line(snapshot: RunSnapshot) -> str:
     view, health = snapshot.view, snapshot.view.health
-    icon, label = PHASE_BADGE[view.phase]
-    parts = [f"{icon} {label}", f"elapsed {format_ms(snapshot.elapsed_ms)}"]
+    parts = [phase_badge(view.phase), f"elapsed {format_ms(snapshot.elapsed_ms)}"]
     if snapshot.response is None:
         parts += [
             f"first text {format_ms(health.first_text_ms)}",
@@ -110,17 +115,21 @@ def _json_text(value: Any) -> str:
 
 def draw_tool_card(card: ToolCard) -> None:
     with st.container(border=True):
-        icon = "⏳" if card.status == "running" else ("❌" if card.failed else "✅")
-        head, meta = st.columns([3, 2])
-        head.text(f"{icon} {card.display_name}  ({card.name})")
-        meta.caption(f"{card.status} · {format_ms(card.duration_ms)}" + (" · result without a call" if card.orphan else ""))
-        args_col, result_col = st.columns(2)
-        with args_col:
-            st.caption("Arguments")
-            st.code(_json_text(card.arguments), language="json")
-        with result_col:
+        if card.status == "running":
+            badge = ":blue-badge[:material/pending: running]"
+        elif card.failed:
+            badge = f":red-badge[:material/error: {card.status}]"
+        else:
+            badge = f":green-badge[:material/check: {card.status}]"
+        extra = " · result without a call" if card.orphan else ""
+        st.markdown(f"{badge} · {format_ms(card.duration_ms)}{extra}")
+        st.text(f"{card.display_name} ({card.name})")
+        st.caption("Arguments")
+        st.code(_json_text(card.arguments), language="json", wrap_lines=True, height=min(200, 40 + 20 * _json_text(card.arguments).count(chr(10))))
+        if card.status != "running":
+            shown = card.error if card.error else card.result
             st.caption("Error" if card.error else "Result")
-            st.code(_json_text(card.error if card.error else card.result) if card.status != "running" else "…", language="json")
+            st.code(_json_text(shown), language="json", wrap_lines=True, height=min(240, 40 + 20 * _json_text(shown).count(chr(10))))
 
 
 @dataclass
@@ -154,12 +163,12 @@ class LivePanel:
             tail=None,
         )
         self.slots.stats.markdown(stats_line(snapshot))
-        if not snapshot.finished:
-            if self.slots.stop.button("⏹ Stop", key=f"{self.key}.stop", help="Close the stream; everything received is kept"):
-                self.handle.cancel()
-                self.handle.wait(1.0)
-                snapshot = self.handle.snapshot()
-                self.slots.stats.markdown(stats_line(snapshot))
+        stop_help = "Close the stream; everything received is kept"
+        if not snapshot.finished and self.slots.stop.button("Stop", icon=":material/stop:", key=f"{self.key}.stop", help=stop_help):
+            self.handle.cancel()
+            self.handle.wait(1.0)
+            snapshot = self.handle.snapshot()
+            self.slots.stats.markdown(stats_line(snapshot))
         answer_col, side_col = st.columns([3, 2])
         with answer_col:
             st.caption("Response")
@@ -253,7 +262,10 @@ class LivePanel:
 
     def _draw_usage(self, view: RunView) -> None:
         if view.usage:
-            self.slots.usage.caption(" · ".join(f"{k}: {v:,}" for k, v in view.usage.items()))
+            names = {"inputTokens": "in", "outputTokens": "out", "cachedTokens": "cached", "thinkingTokens": "thinking",
+                     "cacheWriteTokens": "cache write", "webSearchCalls": "web searches"}
+            parts = [f"{v:,} {names.get(k, k)}" for k, v in view.usage.items() if v or k in ("inputTokens", "outputTokens")]
+            self.slots.usage.caption("Tokens: " + " · ".join(parts))
 
     def _draw_tail(self, snapshot: RunSnapshot) -> None:
         tail = snapshot.received[-8:]

@@ -64,7 +64,8 @@ class RunView:
         session_id = snapshot.view.session_id
         if session_id:
             st.button(
-                "↪ Continue this session",
+                "Continue this session",
+                icon=":material/forum:",
                 key=f"{self.key}.continue",
                 on_click=_continue_session,
                 args=(self.session_field, session_id),

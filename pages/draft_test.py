@@ -44,9 +44,9 @@ with editor_col:
         st.success("The draft is valid.")
     test_col, stream_col = st.columns(2)
     clicked = None
-    if test_col.button("▶ Run :test", width="stretch", disabled=busy or bool(draft.problems)):
+    if test_col.button("Run :test", icon=":material/play_arrow:", width="stretch", disabled=busy or bool(draft.problems)):
         clicked = RunKind.TEST
-    if stream_col.button("⚡ Stream :streamTest", type="primary", width="stretch", disabled=busy or bool(draft.problems)):
+    if stream_col.button("Stream :streamTest", icon=":material/bolt:", type="primary", width="stretch", disabled=busy or bool(draft.problems)):
         clicked = RunKind.STREAM_TEST
     copy_as(conn, "streamTest", None if draft.problems else draft.request)
 if clicked is not None:

@@ -6,6 +6,7 @@ the socket down, so a reader blocked in `recv` returns at once and the server se
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 import time
@@ -111,10 +112,8 @@ class EventStream:
         stream = response.extensions.get("network_stream")
         sock = stream.get_extra_info("socket") if stream is not None else None
         if isinstance(sock, socket.socket):
-            try:
+            with contextlib.suppress(OSError):  # already closed
                 sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass  # already closed
 
     # -- iteration ---------------------------------------------------------------------------------
     def __iter__(self) -> Iterator[StreamEvent]:

@@ -11,7 +11,14 @@ from typing import Any, Literal
 
 from pydantic import ConfigDict, Field, ValidationError
 
-from fruxon_playground.api.models import ExecutionTrace, FileLink, StepTrace, ToolTrace, WireModel, normalize_enum
+from fruxon_playground.api.models import (
+    ExecutionTrace,
+    FileLink,
+    StepTrace,
+    ToolTrace,
+    WireModel,
+    normalize_enum,
+)
 from fruxon_playground.api.sse import ServerSentEvent, decode_data
 
 

@@ -12,6 +12,11 @@ from tests.browser.conftest import screenshot
 RUN_TIMEOUT = 30_000
 
 
+def status(page: Page, label: str):
+    """The live panel's status line, e.g. "Completed · elapsed 2.1 s · …"."""
+    return page.get_by_text(re.compile(re.escape(label) + r"\s*·\s*elapsed")).first
+
+
 def open_page(page: Page, url: str, title: str) -> None:
     page.goto(url)
     expect(page.get_by_role("heading", name=title)).to_be_visible(timeout=30_000)
@@ -26,7 +31,7 @@ def pick_agent(page: Page, agent_id: str) -> None:
 
 
 def fill_parameter(page: Page, label: str, value: str) -> None:
-    field = page.get_by_label(label, exact=False).first
+    field = page.get_by_role("textbox", name=label, exact=True).first
     field.fill(value)
     field.press("Tab")
 
@@ -35,8 +40,8 @@ def test_execute_page_streams_a_deployed_agent(page: Page, app_server) -> None:
     open_page(page, app_server.url, "Execute agent")
     pick_agent(page, "echo_agent")
     fill_parameter(page, "message *", "hello from the browser")
-    page.get_by_role("button", name="⚡ Stream").click()
-    expect(page.get_by_text("✅ Completed")).to_be_visible(timeout=RUN_TIMEOUT)
+    page.get_by_role("button", name="Stream").click()
+    expect(status(page, "Completed")).to_be_visible(timeout=RUN_TIMEOUT)
     expect(page.get_by_text("hello from the browser").first).to_be_visible()
     screenshot(page, "execute-streamed")
 
@@ -44,8 +49,8 @@ def test_execute_page_streams_a_deployed_agent(page: Page, app_server) -> None:
 def test_draft_stream_end_to_end_shows_steps_tools_and_events(page: Page, app_server) -> None:
     open_page(page, f"{app_server.url}/draft_test", "Test a draft")
     expect(page.get_by_text("The draft is valid.")).to_be_visible()
-    page.get_by_role("button", name="⚡ Stream :streamTest").click()
-    expect(page.get_by_text("✅ Completed")).to_be_visible(timeout=RUN_TIMEOUT)
+    page.get_by_role("button", name="Stream :streamTest").click()
+    expect(status(page, "Completed")).to_be_visible(timeout=RUN_TIMEOUT)
     expect(page.get_by_text("LLM_STEP").first).to_be_visible()
     page.get_by_text(re.compile(r"Event log \(\d+ events\)")).click()
     expect(page.get_by_text("done").first).to_be_visible()
@@ -56,12 +61,12 @@ def test_stop_mid_stream_keeps_what_arrived(page: Page, app_server) -> None:
     open_page(page, app_server.url, "Execute agent")
     pick_agent(page, "echo_agent")
     fill_parameter(page, "message *", "a long answer please [[sandbox:long]]")
-    page.get_by_role("button", name="⚡ Stream").click()
-    expect(page.get_by_text("🟢 Streaming")).to_be_visible(timeout=RUN_TIMEOUT)
+    page.get_by_role("button", name="Stream").click()
+    expect(status(page, "Streaming")).to_be_visible(timeout=RUN_TIMEOUT)
     time.sleep(1.0)
     started = time.monotonic()
-    page.get_by_role("button", name="⏹ Stop").click()
-    expect(page.get_by_text("⏹️ Stopped").first).to_be_visible(timeout=5_000)
+    page.get_by_role("button", name="Stop").click()
+    expect(status(page, "Stopped")).to_be_visible(timeout=5_000)
     assert time.monotonic() - started < 3.0  # click → rerun → cancel → redraw, generous for a shared CI box
     expect(page.get_by_text("everything received so far is kept")).to_be_visible()
     screenshot(page, "execute-stopped")
@@ -101,8 +106,8 @@ def test_xss_payload_in_agent_output_is_shown_as_text(page: Page, app_server) ->
     open_page(page, app_server.url, "Execute agent")
     pick_agent(page, "echo_agent")
     fill_parameter(page, "message *", "show me [[sandbox:html]]")
-    page.get_by_role("button", name="⚡ Stream").click()
-    expect(page.get_by_text("✅ Completed")).to_be_visible(timeout=RUN_TIMEOUT)
+    page.get_by_role("button", name="Stream").click()
+    expect(status(page, "Completed")).to_be_visible(timeout=RUN_TIMEOUT)
     expect(page.get_by_text("<script>alert(1)</script>", exact=False).first).to_be_visible()
     assert dialogs == []
     assert page.locator("img[src='x']").count() == 0
@@ -119,9 +124,9 @@ def test_two_sessions_stream_at_once_without_seeing_each_other(playwright_browse
             pick_agent(p, "echo_agent")
             fill_parameter(p, "message *", f"session-{index}-marker")
         for p in pages:
-            p.get_by_role("button", name="⚡ Stream").click()
+            p.get_by_role("button", name="Stream").click()
         for index, p in enumerate(pages):
-            expect(p.get_by_text("✅ Completed")).to_be_visible(timeout=RUN_TIMEOUT)
+            expect(status(p, "Completed")).to_be_visible(timeout=RUN_TIMEOUT)
             expect(p.get_by_text(f"session-{index}-marker").first).to_be_visible()
             assert f"session-{1 - index}-marker" not in p.content()
     finally:
