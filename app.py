@@ -3,7 +3,7 @@
 import streamlit as st
 
 from components.connection import connection_sidebar
-from components.state import CONNECTION, init_state
+from components.state import CONNECTION, RETURN_TO, init_state
 
 st.set_page_config(page_title="Fruxon Playground", page_icon="🧪", layout="wide")
 init_state()
@@ -16,5 +16,7 @@ navigation = st.navigation(
         ],
     }
 )
+if st.session_state.get(RETURN_TO):
+    st.switch_page(st.session_state.pop(RETURN_TO))
 st.session_state[CONNECTION] = connection_sidebar()
 navigation.run()

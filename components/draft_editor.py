@@ -53,7 +53,8 @@ def ensure_draft() -> None:
 
 
 def draft_sources() -> None:
-    """Templates, file import, and the raw JSON of the whole request."""
+    """Templates and file import."""
+    ensure_draft()
     names = list(TEMPLATES)
     template_col, button_col = st.columns([4, 1], vertical_alignment="bottom")
     chosen = template_col.selectbox("Start from a template", names, key=f"{PREFIX}.template",

@@ -169,24 +169,21 @@ class LivePanel:
             self.handle.wait(1.0)
             snapshot = self.handle.snapshot()
             self.slots.stats.markdown(stats_line(snapshot))
-        answer_col, side_col = st.columns([3, 2])
-        with answer_col:
-            st.caption("Response")
-            self.slots.text = st.container()
-            self._text_slots: list[Any] = []
-            self._drawn_blocks: list[str] = []
-            self._draw_text(snapshot.view.text)
-            self.slots.usage = st.empty()
-            self._draw_usage(snapshot.view)
-        with side_col:
-            st.caption("Steps")
-            self.slots.steps = st.empty()
-            self._draw_steps(snapshot.view)
-            st.caption("Tool calls")
-            self.slots.tools = st.container()
-            self._tool_slots: dict[str, Any] = {}
-            self._drawn_tools: dict[str, ToolCard] = {}
-            self._draw_tools(snapshot.view)
+        st.caption("Response")
+        self.slots.text = st.container()
+        self._text_slots: list[Any] = []
+        self._drawn_blocks: list[str] = []
+        self._draw_text(snapshot.view.text)
+        self.slots.usage = st.empty()
+        self._draw_usage(snapshot.view)
+        st.caption("Steps")
+        self.slots.steps = st.empty()
+        self._draw_steps(snapshot.view)
+        st.caption("Tool calls")
+        self.slots.tools = st.container()
+        self._tool_slots: dict[str, Any] = {}
+        self._drawn_tools: dict[str, ToolCard] = {}
+        self._draw_tools(snapshot.view)
         self.slots.tail = st.empty()
         self._last = snapshot
         return snapshot

@@ -33,16 +33,17 @@ def run_trace(snapshot: RunSnapshot) -> dict[str, Any] | None:
 def summary(snapshot: RunSnapshot) -> None:
     view = snapshot.view
     trace = run_trace(snapshot) or {}
-    cols = st.columns(5)
-    cols[0].metric("Status", view.phase.value.replace("_", " "))
-    cols[1].metric("Cost", _money(trace.get("totalCost")) if trace else "—")
     tokens_in = trace.get("inputTokens", view.usage.get("inputTokens"))
     tokens_out = trace.get("outputTokens", view.usage.get("outputTokens"))
-    cols[2].metric("Tokens in / out", f"{tokens_in or 0:,} / {tokens_out or 0:,}")
     server_ms = trace.get("duration")
-    cols[3].metric("Duration", format_ms(server_ms if isinstance(server_ms, int | float) and server_ms >= 0 else snapshot.elapsed_ms))
+    duration = server_ms if isinstance(server_ms, int | float) and server_ms >= 0 else snapshot.elapsed_ms
     revision = trace.get("agentRevision")
-    cols[4].metric("Revision", "draft" if isinstance(revision, int) and revision <= 0 else (revision or "—"))
+    shown_revision = "draft" if isinstance(revision, int) and revision <= 0 else (revision if revision is not None else "—")
+    st.markdown(
+        f"**Cost** {_money(trace.get('totalCost')) if trace else '—'} · "
+        f"**Tokens** {tokens_in or 0:,} in / {tokens_out or 0:,} out · "
+        f"**Duration** {format_ms(duration)} · **Revision** {shown_revision}"
+    )
     ids = []
     if view.session_id:
         ids.append(f"session `{view.session_id}`")

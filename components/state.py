@@ -65,3 +65,18 @@ def init_state() -> None:
         import uuid
 
         st.session_state[OWNER] = uuid.uuid4().hex
+
+
+RETURN_TO = "app.return_to"
+
+
+def require_app(page_path: str) -> None:
+    """Send a page that runs without app.py through app.py first.
+
+    On a fresh server, Streamlit runs the first request for a `pages/` URL as a standalone script
+    (its pre-`st.navigation` behaviour) until app.py has called `st.navigation` once. Such a run has
+    no sidebar and no connection, so go through app.py and come back to the page asked for.
+    """
+    if CONNECTION not in st.session_state:
+        st.session_state[RETURN_TO] = page_path
+        st.switch_page("app.py")

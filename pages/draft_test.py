@@ -11,6 +11,7 @@ from components.run_view import RunView, start_run
 from fruxon_playground.runs.handle import RunKind
 from fruxon_playground.settings import PlaygroundSettings
 
+state.require_app("pages/draft_test.py")
 st.title("Test a draft")
 conn = st.session_state[state.CONNECTION]
 if conn is None:
@@ -23,7 +24,7 @@ st.caption(f"Runs as a draft of `{conn.agent}` (recorded with origin TEST, revis
 
 handle = st.session_state[state.DRAFT_RUN]
 busy = handle is not None and not handle.finished
-editor_col, run_col = st.columns([3, 2], gap="large")
+editor_col, run_col = st.columns(2, gap="large")
 with editor_col:
     draft_sources()
     with st.expander("Attachments", expanded=bool(st.session_state[state.DRAFT_ATTACHMENTS])):

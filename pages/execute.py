@@ -9,6 +9,7 @@ from components.copy_as import copy_as, paste_curl
 from components.execute_form import apply_curl_to_form, execute_form
 from components.run_view import RunView, server_field_errors, start_run
 
+state.require_app("pages/execute.py")
 st.title("Execute agent")
 conn = st.session_state[state.CONNECTION]
 if conn is None:

@@ -245,6 +245,10 @@ class _Planner:
             return
         self.events.append(PlannedEvent(self.t, event, data))
 
+    def emit_usage(self) -> None:
+        self.emit("usage", {"inputTokens": self.input_tokens, "outputTokens": self.output_tokens,
+                            "cachedTokens": 0, "thinkingTokens": 0})
+
     def start_step(self, step_type: str, name: str, parent: dict[str, Any] | None, **extra: Any) -> dict[str, Any]:
         node: dict[str, Any] = {"id": self.new_id("st"), "displayName": name, "type": step_type,
                                 "status": "UNSPECIFIED", "startTime": self.now, "endTime": 0,
@@ -408,6 +412,7 @@ class _Planner:
                 self.pending = PendingApproval(request_id, call_id, str(step.get("identifier")), tool_key,
                                                hitl["outboundMessage"], arguments)
                 self.wait(10, 30)
+                self.emit_usage()
                 self.emit("status", {"status": "WaitingForHuman"})
                 return None
             approved, reason = decision
@@ -538,10 +543,9 @@ class _Planner:
             "inputTokens": self.input_tokens,
             "outputTokens": self.output_tokens,
         }
-        if status == "COMPLETED" or self.pending:
+        if status == "COMPLETED":
             self.wait(5, 15)
-            self.emit("usage", {"inputTokens": self.input_tokens, "outputTokens": self.output_tokens,
-                                "cachedTokens": 0, "thinkingTokens": 0})
+            self.emit_usage()
         if self.failed:
             self.emit("error", {"message": self.failed[0], "code": self.failed[1], "executionRecordId": self.record_id})
         elif self.pending:

@@ -1,0 +1,86 @@
+"""The SSE decoder: identical output for any chunking, and every framing quirk of contract §9.2."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from fruxon_playground.api.sse import ServerSentEvent, SSEDecoder, decode_data, decode_sse
+
+TRANSCRIPT = (Path(__file__).parents[1] / "data" / "stream_transcript.sse").read_bytes()
+
+
+def feed_in_pieces(payload: bytes, cuts: list[int]) -> list[ServerSentEvent]:
+    decoder = SSEDecoder()
+    out: list[ServerSentEvent] = []
+    previous = 0
+    for cut in [*cuts, len(payload)]:
+        out += decoder.feed(payload[previous:cut])
+        previous = cut
+    return out + decoder.flush()
+
+
+def test_transcript_decodes_to_every_named_unnamed_and_final_event() -> None:
+    events = decode_sse(TRANSCRIPT)
+    assert [e.event for e in events] == [
+        "step_trace", "step_trace", "text", "tool_call", "tool_result", "text", "reasoning", "message", "usage", "done",
+    ]
+    assert events[-1].data.startswith('{"executionRecordId"')  # the last frame had no blank line, not even a newline
+
+
+@pytest.mark.parametrize("variant", ["lf", "crlf", "cr"])
+def test_every_split_point_and_line_ending_gives_the_same_events(variant: str) -> None:
+    payload = {"lf": TRANSCRIPT, "crlf": TRANSCRIPT.replace(b"\n", b"\r\n"), "cr": TRANSCRIPT.replace(b"\n", b"\r")}[variant]
+    expected = decode_sse(TRANSCRIPT)
+    assert decode_sse(payload) == expected
+    for cut in range(len(payload) + 1):
+        assert feed_in_pieces(payload, [cut]) == expected, cut
+
+
+def test_one_byte_feeds_and_split_utf8_sequences() -> None:
+    payload = "event: text\ndata: {\"chunk\":\"héllo — 𝔘 ✓\"}\n\n".encode()
+    one_byte = feed_in_pieces(payload, list(range(1, len(payload))))
+    assert one_byte == decode_sse(payload)
+    assert one_byte[0].data == '{"chunk":"héllo — 𝔘 ✓"}'
+
+
+def test_split_crlf_is_one_line_end_not_two() -> None:
+    payload = b"data: a\r\n\r\ndata: b\r\n\r\n"
+    for cut in range(len(payload) + 1):
+        assert [e.data for e in feed_in_pieces(payload, [cut])] == ["a", "b"]
+
+
+def test_bom_comments_and_one_space_rule() -> None:
+    payload = "\ufeffevent: text\n: a comment between fields\ndata:  two spaces\ndata:none\n\n".encode()
+    (event,) = decode_sse(payload)
+    assert event.event == "text"
+    assert event.data == " two spaces\nnone"
+
+
+def test_id_and_retry_only_frames_yield_nothing_but_id_persists() -> None:
+    events = decode_sse(b"id: 7\n\nretry: 1500\n\n\n\nevent: done\ndata: {}\n\n")
+    assert len(events) == 1
+    assert events[0].id == "7" and events[0].retry == 1500
+
+
+def test_named_event_without_data_is_dispatched_with_empty_data() -> None:
+    assert decode_sse(b"event: heartbeat\n\n") == [ServerSentEvent("heartbeat", "")]
+
+
+def test_field_without_colon_and_unknown_fields() -> None:
+    events = decode_sse(b"data\nfoo: bar\n\n")
+    assert events == [ServerSentEvent("message", "")]
+
+
+def test_last_line_without_newline_is_flushed() -> None:
+    assert decode_sse(b"event: done\ndata: {\"a\":1}") == [ServerSentEvent("done", '{"a":1}')]
+
+
+def test_decode_data_never_raises() -> None:
+    assert decode_data("") == {}
+    assert decode_data('{"chunk":"x"}') == {"chunk": "x"}
+    assert decode_data("[1,2]") == {"value": [1, 2]}
+    assert decode_data("42") == {"value": 42}
+    assert decode_data("<html>not json") == {"_raw": "<html>not json"}
+    assert decode_data('{"truncated":') == {"_raw": '{"truncated":'}
