@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -45,7 +45,7 @@ def test_message_and_details_variants_plain_text_and_empty_bodies() -> None:
 
 def test_retry_after_seconds_and_http_date() -> None:
     assert err.parse_retry_after("7") == 7.0
-    now = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    now = datetime(2026, 1, 1, tzinfo=UTC)
     assert err.parse_retry_after("Thu, 01 Jan 2026 00:00:30 GMT", now=now) == 30.0
     assert err.parse_retry_after("soon") is None
     exc = err.error_from_response(429, {"retry-after": "3"}, problem(429), method="GET", path="/p")
