@@ -14,6 +14,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response, Strea
 from starlette.routing import Route
 
 from fruxon_playground.api import (
+    FruxonAPIError,
     FruxonClient,
     RateLimitedError,
     ServiceUnavailableError,
@@ -162,7 +163,7 @@ def test_an_error_status_before_the_stream_raises_with_the_problem() -> None:
 
     app = Starlette(routes=[Route(f"{PREFIX}:stream", refuse, methods=["POST"])])
     with serve(app) as url, make_client(url) as client:
-        with pytest.raises(Exception) as caught, client.stream("a", {}) as stream:
+        with pytest.raises(FruxonAPIError) as caught, client.stream("a", {}) as stream:
             list(stream)
     assert caught.value.status == 401 and "rejected" in str(caught.value)
     assert json.dumps(caught.value.problem)  # the problem body is kept for the UI

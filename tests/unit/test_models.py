@@ -6,6 +6,7 @@ import json
 from decimal import Decimal
 from pathlib import Path
 
+import pydantic
 import pytest
 
 from fruxon_playground.api import models
@@ -44,7 +45,7 @@ def test_money_accepts_numbers_and_decimal_strings() -> None:
 def test_requests_omit_nulls_and_unspecified_mode() -> None:
     body = models.ExecuteRequest(parameters={"q": "x"}, mode="UNSPECIFIED", session_id=None).to_wire()
     assert body == {"parameters": {"q": "x"}}
-    with pytest.raises(Exception):
+    with pytest.raises(pydantic.ValidationError):
         models.ExecuteRequest.model_validate({"unknownTopLevel": 1})
 
 
