@@ -1,22 +1,26 @@
 """Fruxon Playground entry point: page setup, shared sidebar and navigation only."""
 
+from pathlib import Path
+
 import streamlit as st
 
 from components.connection import connection_sidebar
-from components.state import CONNECTION, RETURN_TO, init_state
+from components.state import CONNECTION, ENTERED_VIA_APP, RETURN_TO, init_state
 
 st.set_page_config(page_title="Fruxon Playground", page_icon="🧪", layout="wide")
 init_state()
+PAGES = Path(__file__).resolve().parent / "pages"
 
 navigation = st.navigation(
     {
         "Run": [
-            st.Page("pages/execute.py", title="Execute agent", icon=":material/play_circle:", default=True),
-            st.Page("pages/draft_test.py", title="Test a draft", icon=":material/science:"),
+            st.Page(PAGES / "execute.py", title="Execute agent", icon=":material/play_circle:", default=True),
+            st.Page(PAGES / "draft_test.py", title="Test a draft", icon=":material/science:"),
         ],
     }
 )
 if st.session_state.get(RETURN_TO):
     st.switch_page(st.session_state.pop(RETURN_TO))
 st.session_state[CONNECTION] = connection_sidebar()
+st.session_state[ENTERED_VIA_APP] = True
 navigation.run()

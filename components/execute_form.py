@@ -82,21 +82,25 @@ def execute_form(
                                        help="POST :stream and watch the run live")
     clicked = RunKind.EXECUTE if sync_clicked else RunKind.STREAM if stream_clicked else None
 
-    problems: list[str] = []
-    if json_problem:
-        problems.append(json_problem)
+    blocked_key = f"{PREFIX}.blocked"
+    problems: list[str] = [json_problem] if json_problem else []
     if clicked is not None:
         local_errors = preflight_parameters(form.values, metadata) if not json_problem else {}
-        for name, messages in local_errors.items():
-            problems.extend(f"{name}: {m}" for m in messages)
-        problems.extend(options.errors.values())
+        found = problems + [f"{name}: {m}" for name, messages in local_errors.items() for m in messages]
+        found += list(options.errors.values())
         st.session_state[state.EXEC_FIELD_ERRORS] = {f"parameters.{k}": v for k, v in local_errors.items()}
-    if problems:
-        if clicked is not None:
-            st.error("Nothing was sent. Fix these first:\n\n" + "\n".join(f"- {p}" for p in problems))
-        return ExecuteForm(request=None, run=None, problems=problems)
+        st.session_state[blocked_key] = found
+        if found:
+            st.rerun()  # redraw with each message next to its field
+    if st.session_state.get(blocked_key):
+        st.error("Nothing was sent. Fix these first:\n\n" + "\n".join(f"- {p}" for p in st.session_state[blocked_key]))
+    if problems or clicked is None:
+        return ExecuteForm(request=None if problems else _request(form, attachments, options), run=None, problems=problems)
+    return ExecuteForm(request=_request(form, attachments, options), run=clicked)
 
-    request = ExecuteRequest(
+
+def _request(form: ParameterForm, attachments, options) -> dict[str, Any]:
+    return ExecuteRequest(
         parameters=form.values or None,
         attachments=[a.file_link for a in attachments] or None,
         chat_user=options.chat_user,
@@ -104,7 +108,6 @@ def execute_form(
         environment_slug=options.environment_slug,
         mode=options.mode,
     ).to_wire()
-    return ExecuteForm(request=request, run=clicked)
 
 
 def apply_curl_to_form(parsed: ParsedCurl) -> None:

@@ -68,15 +68,17 @@ def init_state() -> None:
 
 
 RETURN_TO = "app.return_to"
+ENTERED_VIA_APP = "app.entered"
 
 
 def require_app(page_path: str) -> None:
     """Send a page that runs without app.py through app.py first.
 
-    On a fresh server, Streamlit runs the first request for a `pages/` URL as a standalone script
-    (its pre-`st.navigation` behaviour) until app.py has called `st.navigation` once. Such a run has
-    no sidebar and no connection, so go through app.py and come back to the page asked for.
+    While a `pages/` folder exists, Streamlit runs a page script on its own (its pre-`st.navigation`
+    behaviour) until app.py has called `st.navigation` in that process, and AppTest resets that on
+    every run. Such a run has no sidebar and no connection: go through app.py and come back. app.py
+    marks each run it starts; the page consumes the mark, so a stale one never counts.
     """
-    if CONNECTION not in st.session_state:
+    if not st.session_state.pop(ENTERED_VIA_APP, False):
         st.session_state[RETURN_TO] = page_path
         st.switch_page("app.py")

@@ -1,0 +1,162 @@
+"""Page logic with Streamlit's AppTest, against the embedded sandbox (in memory, no delays)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from components import state
+
+ROOT = Path(__file__).resolve().parents[2]
+# AppTest resets Streamlit's "is there a pages/ folder" flag on every run, which makes it run page
+# scripts on their own; running app.py from a folder without pages/ keeps st.navigation in charge.
+ENTRY = f"import runpy\nrunpy.run_path({str(ROOT / 'app.py')!r}, run_name='__main__')\n"
+
+
+@pytest.fixture(autouse=True)
+def instant_sandbox(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("FRUXON_API_KEY", "FRUXON_BASE_URL", "FRUXON_TENANT"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("PLAYGROUND_SANDBOX_DB", ":memory:")
+    monkeypatch.setenv("PLAYGROUND_SANDBOX_SPEED", "0")
+
+
+def start(page: str | None = None) -> AppTest:
+    at = AppTest.from_string(ENTRY, default_timeout=60)
+    at.run()
+    if page:
+        at.switch_page(str(ROOT / page)).run()
+    assert not at.exception, [e.message for e in at.exception]
+    return at
+
+
+def text_area(at: AppTest, label: str):
+    return next(w for w in at.text_area if w.label == label)
+
+
+def button(at: AppTest, label: str):
+    return next(b for b in at.button if b.label == label)
+
+
+def markdown_text(at: AppTest) -> str:
+    return "\n".join(m.value for m in at.markdown)
+
+
+def page_text(at: AppTest) -> str:
+    return "\n".join([markdown_text(at), *(t.value for t in at.text), *(c.value for c in at.caption),
+                      *(e.value for e in at.error), *(w.value for w in at.warning), *(i.value for i in at.info)])
+
+
+def test_sidebar_defaults_to_the_local_sandbox_and_masks_the_key() -> None:
+    at = start()
+    assert at.sidebar.radio[0].value == "Local sandbox"
+    caption = "\n".join(c.value for c in at.sidebar.caption)
+    assert "tenant `demo`" in caption and "••••" in caption
+    key = at.session_state[state.CONNECTION].settings.api_key
+    assert key not in caption and key[:-4] not in page_text(at)
+    assert at.sidebar.selectbox[0].value == "support_agent"
+
+
+def test_execute_runs_synchronously_and_shows_the_result() -> None:
+    at = start()
+    text_area(at, "Question *").input("How do I reset my password?").run()
+    button(at, "Run").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    text = page_text(at)
+    assert "Completed" in text and "Resetting your password" in text
+    assert "**Revision** 3" in markdown_text(at)
+
+
+def test_missing_required_parameter_is_pointed_out_before_sending() -> None:
+    at = start()
+    button(at, "Stream").click().run()
+    errors = [e.value for e in at.error]
+    assert any("Nothing was sent" in e for e in errors)
+    assert any(e == "Parameter question is required" for e in errors)
+    assert at.session_state[state.EXEC_RUN] is None  # no request went out
+
+
+def test_invalid_json_keeps_what_was_typed_and_blocks_the_run() -> None:
+    at = start()
+    at.toggle[0].set_value(True).run()
+    text_area(at, "Parameters (JSON object)").input('{"question": "unterminated').run()
+    assert any("Parameters are not valid JSON" in e.value for e in at.error)
+    button(at, "Run").click().run()
+    assert at.session_state[state.EXEC_RUN] is None
+    assert text_area(at, "Parameters (JSON object)").value == '{"question": "unterminated'
+
+
+def test_json_view_and_form_stay_in_sync() -> None:
+    at = start()
+    text_area(at, "Question *").input("first").run()
+    at.toggle[0].set_value(True).run()
+    assert '"question": "first"' in text_area(at, "Parameters (JSON object)").value
+    text_area(at, "Parameters (JSON object)").input('{"question": "second", "tone": "formal"}').run()
+    at.toggle[0].set_value(False).run()
+    assert text_area(at, "Question *").value == "second"
+
+
+def test_continue_this_session_fills_the_session_field() -> None:
+    at = start()
+    text_area(at, "Question *").input("hello").run()
+    button(at, "Run").click().run()
+    session_id = at.session_state[state.EXEC_RUN].snapshot().view.session_id
+    button(at, "Continue this session").click().run()
+    assert at.session_state["execute.session_id"] == session_id
+    button(at, "Run").click().run()
+    assert "Continuing our conversation" in page_text(at)
+
+
+def test_server_validation_errors_land_next_to_the_fields() -> None:
+    at = start()
+    text_area(at, "Question *").input("x [[sandbox:status_500]]").run()
+    button(at, "Run").click().run()
+    assert any("The server failed" in e.value for e in at.error)
+    assert text_area(at, "Question *").value == "x [[sandbox:status_500]]"  # the form keeps its input
+
+
+def test_waiting_run_shows_approval_controls_and_approving_resumes_it() -> None:
+    at = start()
+    at.sidebar.selectbox[0].set_value("refund_desk").run()
+    text_area(at, "Order id *").input("ord_77").run()
+    amount = next(w for w in at.text_input if w.label == "Amount *")
+    amount.input("12.5").run()
+    button(at, "Run").click().run()
+    assert "Approval needed" in markdown_text(at)
+    button(at, "Approve").click().run()
+    assert any("Decision sent: APPROVE" in s.value and "COMPLETED" in s.value for s in at.success)
+
+
+def test_custom_profile_with_a_wrong_key_says_it_was_rejected() -> None:
+    at = start()
+    sandbox_url = at.session_state[state.CONNECTION].settings.base_url
+    at.sidebar.radio[0].set_value("Custom").run()
+    at.sidebar.text_input(key=state.CUSTOM_BASE_URL).input(sandbox_url).run()
+    at.sidebar.text_input(key=state.CUSTOM_TENANT).input("demo").run()
+    at.sidebar.text_input(key=state.CUSTOM_KEY).input("fx_pat_wrong_key_9999").run()
+    button(at.sidebar, "Test connection").click().run()
+    errors = [e.value for e in at.sidebar.error]
+    assert any("The key was rejected for tenant **demo**" in e for e in errors)
+    assert all("fx_pat_wrong_key" not in e for e in errors)
+
+
+def test_draft_page_validates_like_the_server_and_streams() -> None:
+    at = start("pages/draft_test.py")
+    assert any("The draft is valid." in s.value for s in at.success)
+    button(at, "Stream :streamTest").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    text = page_text(at)
+    assert "Completed" in text and "**Revision** draft" in markdown_text(at)
+    frames = "\n".join(frame.value.to_string() for frame in at.dataframe)
+    assert "FLOW_STEP" in frames and "LLM_STEP" in frames  # the live steps table
+
+
+def test_draft_problems_are_all_listed_and_block_the_run() -> None:
+    at = start("pages/draft_test.py")
+    config = next(w for w in at.text_area if w.label.startswith("Configuration of"))
+    config.input("{not json").run()
+    errors = "\n".join(e.value for e in at.error)
+    assert "is not a valid JSON object" in errors
+    assert button(at, "Stream :streamTest").disabled and button(at, "Run :test").disabled
