@@ -90,7 +90,7 @@ def measure_stop(page, url: str, sandbox_records) -> tuple[float, float | None]:
     status(page, "Streaming").wait_for(timeout=30_000)
     time.sleep(1.0)
     clicked = time.time()
-    page.get_by_role("button", name="Stop").click()
+    page.get_by_test_id("stMainBlockContainer").get_by_role("button", name="Stop").click()
     status(page, "Stopped").wait_for(timeout=10_000)
     shown = time.time() - clicked
     server_seen = sandbox_records(clicked)
