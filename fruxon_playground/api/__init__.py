@@ -8,7 +8,7 @@
 """
 
 from fruxon_playground.api import events, models
-from fruxon_playground.api._streaming import EventStream, StreamOutcome, TimedEvent
+from fruxon_playground.api._streaming import EventStream, StreamOutcome
 from fruxon_playground.api.client import FruxonClient, Summaries, Timeouts
 from fruxon_playground.api.errors import (
     AuthenticationError,
@@ -32,5 +32,5 @@ __all__ = [
     "AuthenticationError", "ConflictError", "EventStream", "ForbiddenError", "FruxonAPIError", "FruxonClient",
     "FruxonConnectionError", "FruxonError", "FruxonTimeoutError", "MethodNotAllowedError", "NotFoundError",
     "RateLimitedError", "ServerError", "ServiceUnavailableError", "StreamError", "StreamInterrupted",
-    "StreamOutcome", "Summaries", "TimedEvent", "Timeouts", "ValidationError", "events", "models",
+    "StreamOutcome", "Summaries", "Timeouts", "ValidationError", "events", "models",
 ]

@@ -10,14 +10,14 @@ import contextlib
 import socket
 import threading
 import time
+from array import array
 from collections.abc import Iterator
-from dataclasses import dataclass
 from enum import StrEnum
 
 import httpx
 
 from fruxon_playground.api import errors as err
-from fruxon_playground.api.events import DoneEvent, ErrorEvent, StreamEvent, parse_event
+from fruxon_playground.api.events import TERMINAL_EVENTS, DoneEvent, ErrorEvent, StreamEvent, parse_event
 from fruxon_playground.api.sse import SSEDecoder
 
 
@@ -30,11 +30,6 @@ class StreamOutcome(StrEnum):
     STOPPED = "stopped"  # cancelled by us
 
 
-@dataclass(frozen=True, slots=True)
-class TimedEvent:
-    event: StreamEvent
-    monotonic: float  # time.monotonic() at arrival
-    wall_ms: int  # epoch milliseconds at arrival
 
 
 class EventStream:
@@ -48,7 +43,9 @@ class EventStream:
         self._response: httpx.Response | None = None
         self._cancelled = threading.Event()
         self._lock = threading.Lock()
-        self.events: list[TimedEvent] = []
+        self.events: list[StreamEvent] = []  # every event received, in order
+        self.arrivals = array("d")  # time.monotonic() of each event's arrival (a flat array: no GC cost)
+        self.opened_at_wall_ms: int | None = None
         self.outcome = StreamOutcome.OPEN
         self.done: DoneEvent | None = None
         self.error: ErrorEvent | None = None
@@ -63,6 +60,7 @@ class EventStream:
             raise err.FruxonConnectionError(f"Cannot reach {self._request.url.host}: {exc.__class__.__name__}.") from exc
         with self._lock:
             self._response = response
+        self.opened_at_wall_ms = int(time.time() * 1000)
         if response.status_code >= 400:
             try:
                 body = response.read()
@@ -135,24 +133,26 @@ class EventStream:
         except (httpx.TransportError, httpx.StreamError, OSError) as exc:
             if not self._cancelled.is_set():
                 self.outcome = StreamOutcome.INTERRUPTED
-                raise err.StreamInterrupted([t.event for t in self.events]) from exc
+                raise err.StreamInterrupted(list(self.events)) from exc
         finally:
             self.close()
         if self._cancelled.is_set():
             self.outcome = StreamOutcome.STOPPED
             return
         self.outcome = StreamOutcome.INTERRUPTED
-        raise err.StreamInterrupted([t.event for t in self.events])
+        raise err.StreamInterrupted(list(self.events))
 
     def _record(self, sse) -> StreamEvent:
         event = parse_event(sse)
-        self.events.append(TimedEvent(event, time.monotonic(), int(time.time() * 1000)))
-        if isinstance(event, DoneEvent):
-            self.done = event
-            self.outcome = StreamOutcome.WAITING_FOR_HUMAN if event.is_waiting_for_human else StreamOutcome.COMPLETED
-        elif isinstance(event, ErrorEvent):
-            self.error = event
-            self.outcome = StreamOutcome.FAILED
+        self.events.append(event)
+        self.arrivals.append(time.monotonic())
+        if event.event in TERMINAL_EVENTS:
+            if isinstance(event, DoneEvent):
+                self.done = event
+                self.outcome = StreamOutcome.WAITING_FOR_HUMAN if event.is_waiting_for_human else StreamOutcome.COMPLETED
+            elif isinstance(event, ErrorEvent):
+                self.error = event
+                self.outcome = StreamOutcome.FAILED
         return event
 
     def raise_for_outcome(self) -> None:
@@ -162,5 +162,5 @@ class EventStream:
                 self.error.message or "The run failed.",
                 code=self.error.code,
                 execution_record_id=self.error.execution_record_id,
-                events=[t.event for t in self.events],
+                events=list(self.events),
             )

@@ -23,7 +23,9 @@ from fruxon_playground.api.sse import ServerSentEvent, decode_data
 
 
 class _Event(WireModel):
-    model_config = ConfigDict(frozen=True)
+    # Unknown members of known events are ignored (contract §9.7): `raw` keeps them all anyway, and
+    # not building an extras dict per event keeps the hot path lean.
+    model_config = ConfigDict(frozen=True, extra="ignore")
     raw: str = Field(default="", exclude=True)
 
 
@@ -135,7 +137,7 @@ def parse_event(sse: ServerSentEvent) -> StreamEvent:
     if model is not None:
         if data.startswith("{"):
             try:
-                event = model.model_validate_json(data)
+                event = model.__pydantic_validator__.validate_json(data)
             except ValidationError:
                 pass
             else:
