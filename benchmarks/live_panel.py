@@ -20,6 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from fruxon_playground.api import FruxonClient  # noqa: E402
 from fruxon_playground.sandbox.config import SandboxConfig  # noqa: E402
 from fruxon_playground.sandbox.embedded import start_sandbox  # noqa: E402
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, StreamlitServer, app_env  # noqa: E402
@@ -70,8 +71,8 @@ def run_rate(page, url: str, rate: int, seconds: float) -> tuple[list[float], in
     page.goto(url)
     page.get_by_role("heading", name="Execute agent").wait_for(timeout=30_000)
     choose_bench_agent(page)
-    fill(page, "rate", str(rate))
-    fill(page, "count", str(count))
+    fill(page, "Rate", str(rate))
+    fill(page, "Count", str(count))
     page.evaluate(OBSERVER)
     page.get_by_role("button", name="Stream").click()
     status(page, "Completed").wait_for(timeout=120_000)
@@ -80,12 +81,12 @@ def run_rate(page, url: str, rate: int, seconds: float) -> tuple[list[float], in
     return latencies, count, count - len(seen)
 
 
-def measure_stop(page, url: str, sandbox_records) -> tuple[float, float | None]:
+def measure_stop(page, url: str, sandbox) -> tuple[float, float | None]:
     page.goto(url)
     page.get_by_role("heading", name="Execute agent").wait_for(timeout=30_000)
     choose_bench_agent(page)
-    fill(page, "rate", "50")
-    fill(page, "count", "100000")
+    fill(page, "Rate", "50")
+    fill(page, "Count", "100000")
     page.get_by_role("button", name="Stream").click()
     status(page, "Streaming").wait_for(timeout=30_000)
     time.sleep(1.0)
@@ -93,7 +94,10 @@ def measure_stop(page, url: str, sandbox_records) -> tuple[float, float | None]:
     page.get_by_test_id("stMainBlockContainer").get_by_role("button", name="Stop").click()
     status(page, "Stopped").wait_for(timeout=10_000)
     shown = time.time() - clicked
-    server_seen = sandbox_records(clicked)
+    time.sleep(0.5)
+    with FruxonClient(sandbox.base_url, sandbox.api_key, sandbox.tenant) as client:
+        latest = next(client.list_execution_records("stream_bench", limit=1))
+    server_seen = (latest.end_time / 1000 - clicked) if latest.status == "CANCELLED" and latest.end_time else None
     return shown, server_seen
 
 
@@ -118,7 +122,7 @@ def main() -> None:
                 p50 = statistics.median(latencies) if latencies else float("nan")
                 p95 = percentile(latencies, 0.95) if latencies else float("nan")
                 print(f"{rate:>10} {count:>8} {p50:>8.0f} {p95:>8.0f} {lost:>6}")
-            shown, server = measure_stop(page, app.url, sandbox.last_disconnect_after)
+            shown, server = measure_stop(page, app.url, sandbox)
             print(f"Stop: click → panel shows Stopped {shown * 1000:.0f} ms; "
                   f"click → server saw the disconnect {server * 1000:.0f} ms" if server is not None
                   else f"Stop: click → panel shows Stopped {shown * 1000:.0f} ms")
