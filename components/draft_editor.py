@@ -18,12 +18,13 @@ import streamlit as st
 
 from components.parameter_form import ParameterForm, set_form_values
 from fruxon_playground.api.models import ParameterMetadata
-from fruxon_playground.drafts import TEMPLATES, draft_from_json, draft_to_json, strip_secrets
+from fruxon_playground.drafts import TEMPLATES, draft_from_json, draft_to_json, restore_secrets, strip_secrets
 from fruxon_playground.sandbox.validation import RequestInvalid, validate_test_body
 
 PREFIX = "draft"
 BASE = f"{PREFIX}.base"
 VERSION = f"{PREFIX}.version"
+CURRENT = f"{PREFIX}.current"  # the request as composed on the last run (not a widget: survives page switches)
 STEP_TYPES = ["ENTRY_POINT", "AGENT", "TOOL", "CLAUDE_BOX", "EXIT_POINT"]
 PARAM_TYPES = ["STRING", "INTEGER", "FLOAT", "BOOLEAN", "OPTION", "STRING_ARRAY", "JSON", "DICTIONARY", "ASSET", "TOOL"]
 CORE_STEP_KEYS = ("identifier", "type", "name")
@@ -39,6 +40,7 @@ class DraftState:
 def load_base(request: dict[str, Any]) -> None:
     """Replace the draft being edited (template, import, raw JSON); the editors start over."""
     st.session_state[BASE] = copy.deepcopy(request)
+    st.session_state[CURRENT] = copy.deepcopy(request)
     st.session_state[VERSION] = st.session_state.get(VERSION, 0) + 1
 
 
@@ -50,11 +52,18 @@ def ensure_draft() -> None:
     if BASE not in st.session_state:
         first = next(iter(TEMPLATES.values()))
         load_base(first.request)
+    elif _key("steps") not in st.session_state and st.session_state.get(CURRENT) != st.session_state[BASE]:
+        # Streamlit drops widget state when the page is left; the draft as last composed survives.
+        load_base(st.session_state[CURRENT])
 
 
-def draft_sources() -> None:
-    """Templates and file import."""
+def draft_sources(previous_run_request: dict[str, Any] | None = None) -> None:
+    """Templates, file import, and the draft of the last run."""
     ensure_draft()
+    if previous_run_request and st.button("Reload the draft of the last run", key=f"{PREFIX}.from_run",
+                                          icon=":material/history:"):
+        load_base(previous_run_request)
+        st.rerun()
     names = list(TEMPLATES)
     template_col, button_col = st.columns([4, 1], vertical_alignment="bottom")
     chosen = template_col.selectbox("Start from a template", names, key=f"{PREFIX}.template",
@@ -223,8 +232,13 @@ def draft_editor(attachments: list[dict[str, Any]]) -> DraftState:
             problems.append(("parameters", json_problem))
     with files_tab:
         assets = _json_field("Assets (JSON list of {\"id\": …})", "assets", base.get("assets"), problems, height=80)
-        llm_configs = _json_field("LLM configs (JSON list)", "llmConfigs", strip_secrets({"llmConfigs": base.get("llmConfigs")}).get("llmConfigs"), problems)
-        integration_configs = _json_field("Integration configs (JSON list)", "integrationConfigs", base.get("integrationConfigs"), problems)
+        st.caption("Secrets in configs show as •••• and are kept as they were unless you type a new value.")
+        masked = strip_secrets({k: base.get(k) for k in ("llmConfigs", "integrationConfigs")})
+        llm_configs = restore_secrets(
+            _json_field("LLM configs (JSON list)", "llmConfigs", masked.get("llmConfigs"), problems), base.get("llmConfigs"))
+        integration_configs = restore_secrets(
+            _json_field("Integration configs (JSON list)", "integrationConfigs", masked.get("integrationConfigs"), problems),
+            base.get("integrationConfigs"))
         bindings = _json_field("Integration bindings (JSON object)", "integrationBindings", base.get("integrationBindings"), problems, height=80)
         sub_agents = _json_field("Sub-agents (JSON list)", "subAgents", base.get("subAgents"), problems)
     with options_tab:
@@ -254,17 +268,18 @@ def draft_editor(attachments: list[dict[str, Any]]) -> DraftState:
         "sessionId": session_id.strip() or None,
     }
     request = {k: v for k, v in request.items() if v is not None}
+    st.session_state[CURRENT] = request
     for index, step in enumerate(steps):
         if "__invalid_config__" in step:
             problems.append((f"flow.steps[{index}]", f"The configuration of “{step['identifier']}” is not a valid JSON object."))
             step.pop("__invalid_config__")
 
     with raw_tab:
-        st.caption("The whole request as it will be sent. Edit and apply to replace the draft.")
-        raw = st.text_area("Request JSON", value=json.dumps(request, indent=2, ensure_ascii=False), height=360)
+        st.caption("The whole request as it will be sent (config secrets masked). Edit and apply to replace the draft.")
+        raw = st.text_area("Request JSON", value=json.dumps(strip_secrets(request), indent=2, ensure_ascii=False), height=360)
         if st.button("Apply JSON", key=_key("apply_raw")):
             try:
-                load_base(draft_from_json(raw))
+                load_base(restore_secrets(draft_from_json(raw), request))
                 st.rerun()
             except ValueError as exc:
                 st.error(f"Not applied: {exc}")

@@ -152,3 +152,17 @@ def draft_from_json(text: str | bytes) -> dict[str, Any]:
             return sync_parameters_metadata(candidate, source="request" if candidate.get("parametersMetadata") else "entry")
     raise ValueError("no draft found: the file needs a `flow` with `steps` and `edges` (or a saved run with one)")
 
+
+
+def restore_secrets(edited: Any, original: Any) -> Any:
+    """Undo `strip_secrets` on an edited copy: every masked value takes the original's value back.
+
+    The editor shows configs masked; what the user did not retype must still run with the real secret.
+    """
+    if isinstance(edited, dict) and isinstance(original, dict):
+        return {k: restore_secrets(v, original.get(k)) for k, v in edited.items()}
+    if isinstance(edited, list) and isinstance(original, list):
+        return [restore_secrets(v, original[i] if i < len(original) else None) for i, v in enumerate(edited)]
+    if edited == MASK and original is not None:
+        return original
+    return edited

@@ -8,6 +8,7 @@ from components.attachments import attachments_editor
 from components.copy_as import copy_as
 from components.draft_editor import draft_editor, draft_sources
 from components.run_view import RunView, start_run
+from fruxon_playground.drafts import strip_secrets
 from fruxon_playground.runs.handle import RunKind
 from fruxon_playground.settings import PlaygroundSettings
 
@@ -26,7 +27,7 @@ handle = st.session_state[state.DRAFT_RUN]
 busy = handle is not None and not handle.finished
 editor_col, run_col = st.columns(2, gap="large")
 with editor_col:
-    draft_sources()
+    draft_sources(handle.request if handle is not None else None)
     with st.expander("Attachments", expanded=bool(st.session_state[state.DRAFT_ATTACHMENTS])):
         attachments = attachments_editor(
             state.DRAFT_ATTACHMENTS,
@@ -49,7 +50,7 @@ with editor_col:
         clicked = RunKind.TEST
     if stream_col.button("Stream :streamTest", icon=":material/bolt:", type="primary", width="stretch", disabled=busy or bool(draft.problems)):
         clicked = RunKind.STREAM_TEST
-    copy_as(conn, "streamTest", None if draft.problems else draft.request)
+    copy_as(conn, "streamTest", None if draft.problems else strip_secrets(draft.request))
 if clicked is not None:
     handle = start_run(conn, clicked, conn.agent, draft.request, state.DRAFT_RUN)
 

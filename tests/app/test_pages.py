@@ -160,3 +160,54 @@ def test_draft_problems_are_all_listed_and_block_the_run() -> None:
     errors = "\n".join(e.value for e in at.error)
     assert "is not a valid JSON object" in errors
     assert button(at, "Stream :streamTest").disabled and button(at, "Run :test").disabled
+
+
+def test_pasting_a_curl_command_fills_the_form() -> None:
+    at = start()
+    curl = (
+        "curl -N -X POST 'https://api.fruxon.com/v1/tenants/acme/agents/support_agent:stream' \\\n"
+        "  -H 'Authorization: Bearer fx_pat_pasted_secret_777' \\\n"
+        "  --data-raw '{\"parameters\": {\"question\": \"Where is my order?\", \"tone\": \"formal\"}, "
+        "\"sessionId\": \"s-42\", \"environmentSlug\": \"globex\", \"mode\": \"SANDBOX\"}'"
+    )
+    text_area(at, "curl command").input(curl).run()
+    button(at, "Fill the form").click().run()
+    assert text_area(at, "Question *").value == "Where is my order?"
+    assert at.session_state["execute.session_id"] == "s-42"
+    assert at.session_state["execute.environment"] == "globex" and at.session_state["execute.mode"] == "SANDBOX"
+    notices = " ".join(i.value for i in at.info)
+    assert "contained an API key" in notices and "fx_pat_pasted" not in page_text(at)
+    text_area(at, "curl command").input("wget http://x").run()
+    button(at, "Fill the form").click().run()
+    assert any("not a curl command" in e.value for e in at.error)
+
+
+def test_copy_as_never_contains_the_key() -> None:
+    at = start()
+    text_area(at, "Question *").input("hi").run()
+    key = at.session_state[state.CONNECTION].settings.api_key
+    snippets = [c.value for c in at.code]
+    assert any("curl" in s and '"X-API-KEY: $FRUXON_API_KEY"' in s for s in snippets)
+    assert any("from fruxon import FruxonClient" in s for s in snippets)
+    assert all(key not in s for s in snippets)
+
+
+def test_draft_survives_a_page_switch_and_keeps_config_secrets() -> None:
+    at = start("pages/draft_test.py")
+    raw = next(w for w in at.text_area if w.label == "Request JSON")
+    edited = raw.value.replace('"baseRevision": 0', '"baseRevision": 0, "llmConfigs": [{"providerId": "openai", '
+                                                    '"parameters": {"apiKey": "sk-realsecret123456"}}]')
+    raw.input(edited).run()
+    button(at, "Apply JSON").click().run()
+    shown = next(w for w in at.text_area if w.label == "LLM configs (JSON list)").value
+    assert "sk-realsecret" not in shown and "••••" in shown
+    at.switch_page(str(ROOT / "pages/execute.py")).run()
+    at.switch_page(str(ROOT / "pages/draft_test.py")).run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert "sk-realsecret" not in next(w for w in at.text_area if w.label == "LLM configs (JSON list)").value
+    button(at, "Run :test").click().run()
+    sent = at.session_state[state.DRAFT_RUN].request
+    assert sent["llmConfigs"][0]["parameters"]["apiKey"] == "sk-realsecret123456"  # the real one is sent
+    assert "Completed" in page_text(at)
+    raw_view = next(w for w in at.text_area if w.label == "Request JSON").value
+    assert "sk-realsecret" not in raw_view and all("sk-realsecret" not in c.value for c in at.code)
