@@ -75,4 +75,4 @@ def approval_controls(conn: Connection, view) -> None:
             return
         st.success(f"Decision sent: {outcome['decision']}. The run is now {outcome['status'] or 'resuming'}.")
         with st.expander("Trace after the decision"):
-            trace_section(outcome["trace"])
+            trace_section(outcome["trace"], key=f"{state_key}.trace")

@@ -9,8 +9,10 @@ import pandas as pd
 import streamlit as st
 
 from components.live_panel import format_ms
+from components.trace_viewer import trace_viewer
 from fruxon_playground.runs.fold import Phase, Received
 from fruxon_playground.runs.handle import RequestFailure, RunSnapshot
+from fruxon_playground.trace import build_trace
 
 
 def _money(value: Any) -> str:
@@ -145,11 +147,11 @@ def _event_json(item: Received) -> Any:
         return {"_raw": raw}
 
 
-def trace_section(trace: dict[str, Any] | None) -> None:
+def trace_section(trace: dict[str, Any] | None, *, key: str) -> None:
     if not trace:
         st.caption("No trace yet: a run waiting for approval, or a failed run, has none.")
         return
-    st.json(trace, expanded=2)
+    trace_viewer(build_trace(trace), key=key)
     st.download_button(
         "Download trace JSON",
         json.dumps(trace, indent=2, ensure_ascii=False),

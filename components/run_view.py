@@ -74,8 +74,14 @@ class RunView:
         if handle.kind.streamed:
             with st.expander(f"Event log ({len(snapshot.received)} events)"):
                 event_log(snapshot.received, key=f"{self.key}.log")
-        with st.expander("Trace", expanded=False):
-            trace_section(run_trace(snapshot))
+
+    def draw_trace(self) -> None:
+        """The finished run's trace, full width under the form and the run."""
+        if self.snapshot is None or not self.snapshot.finished:
+            return
+        st.divider()
+        st.subheader("Trace")
+        trace_section(run_trace(self.snapshot), key=f"{self.key}.trace.{self.handle.id}")
 
     def follow(self) -> None:
         if self.panel is not None:

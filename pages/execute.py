@@ -48,4 +48,5 @@ with run_col:
     view.draw()
     if view.waiting_for_approval:
         approval_controls(conn, view)
+view.draw_trace()
 view.follow()

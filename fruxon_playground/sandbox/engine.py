@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fruxon_playground.sandbox import pricing
-from fruxon_playground.sandbox.tools import ToolContext, run_tool
+from fruxon_playground.sandbox.tools import KNOWN_UNITS, ToolContext, run_tool
 
 
 @dataclass(frozen=True)
@@ -285,7 +285,7 @@ class _Planner:
             if "error" in self.scenario and self.text_chunks_sent == 3 and self.failed is None:
                 self.failed = ("Simulated failure after the third text chunk ([[sandbox:error]]).", "SANDBOX_SIMULATED_ERROR")
                 return False
-        self.answer_parts.append(text)
+        self.answer_parts.append(text.lstrip("\n"))
         return True
 
     # -- text generation -----------------------------------------------------------------------
@@ -336,6 +336,8 @@ class _Planner:
         name = "Claude Box" if step.get("type") == "CLAUDE_BOX" else "LLM Query"
         query = self.start_step("LLM_STEP", name, parent)
         preface = "Let me check that for you. " if tools else ""
+        if preface and self.text_chunks_sent:
+            preface = "\n\n" + preface
         tool_results: list[tuple[str, Any, str | None]] = []
         if preface:
             self.wait(120, 300)
@@ -352,12 +354,14 @@ class _Planner:
             tool_results.append(outcome)
         answer_node = self.start_step("LLM_STEP", "LLM Answer", parent) if tools else query
         text = self.compose(step, prompt, tool_results)
+        if self.answer_parts and not preface:
+            text = "\n\n" + text  # a later step's answer starts a new paragraph of the stream
         completed = self.stream_text(text)
         self.wait(20, 80)
         context = system + prompt + json.dumps([r[1] for r in tool_results], default=str)
         self.finish_llm(answer_node, model, system, context, text, error=not completed)
         if completed:
-            self.outputs[step.get("identifier") or step.get("name") or "step"] = text
+            self.outputs[step.get("identifier") or step.get("name") or "step"] = text.lstrip("\n")
 
     def finish_llm(self, node: dict[str, Any], model: str, system: str, prompt: str, output: str, *, error: bool = False) -> None:
         input_tokens = pricing.estimate_tokens(system + prompt) + 24
@@ -624,9 +628,9 @@ def _tool_arguments(integration: str, tool_id: str, prompt: str, parameters: dic
         budget, days = parameters.get("budget_usd"), parameters.get("days")
         return {"expression": f"{budget or 1000} / {days or 3}"}
     if key == "units.convert":
-        match = _CONVERSION.search(prompt)
-        if match:
-            return {"value": float(match.group(1)), "from": match.group(2), "to": match.group(3)}
+        for match in _CONVERSION.finditer(prompt):
+            if match.group(2).lower() in KNOWN_UNITS and match.group(3).lower() in KNOWN_UNITS:
+                return {"value": float(match.group(1)), "from": match.group(2), "to": match.group(3)}
         return {"value": float(parameters.get("budget_usd") or 100), "from": "usd", "to": "eur"}
     if key == "payments.issue_refund":
         return {"order_id": parameters.get("order_id"), "amount": parameters.get("amount")}

@@ -110,6 +110,9 @@ _LINEAR = {  # unit → (dimension, factor to the base unit)
 }
 
 
+KNOWN_UNITS = frozenset(_LINEAR) | {"c", "f", "k"}
+
+
 def convert_units(value: float, source: str, target: str) -> float:
     source, target = source.lower(), target.lower()
     temperatures = {"c", "f", "k"}
