@@ -17,6 +17,9 @@ navigation = st.navigation(
             st.Page(PAGES / "execute.py", title="Execute agent", icon=":material/play_circle:", default=True),
             st.Page(PAGES / "draft_test.py", title="Test a draft", icon=":material/science:"),
         ],
+        "Inspect": [
+            st.Page(PAGES / "history.py", title="History", icon=":material/history:"),
+        ],
     }
 )
 if st.session_state.get(RETURN_TO):

@@ -7,6 +7,7 @@ from typing import Any
 import streamlit as st
 
 from components.connection import Connection
+from components.history import save_finished_run
 from components.live_panel import LivePanel
 from components.run_result import event_log, outcome_banner, run_trace, summary, trace_section
 from fruxon_playground.runs.fold import Phase
@@ -35,7 +36,7 @@ def _continue_session(field_key: str, session_id: str) -> None:
 
 
 class RunView:
-    def __init__(self, handle: RunHandle | None, conn: Connection, *, key: str, session_field: str) -> None:
+    def __init__(self, handle: RunHandle | None, conn: Connection | None, *, key: str, session_field: str) -> None:
         self.handle = handle
         self.conn = conn
         self.key = key
@@ -58,11 +59,13 @@ class RunView:
         if not self.snapshot.finished:
             return
         snapshot = self.snapshot
-        outcome_banner(snapshot, tenant=self.conn.settings.tenant, agent=handle.agent, action=handle.kind.action)
+        base_url, tenant = (self.conn.settings.base_url, self.conn.settings.tenant) if self.conn else ("", "")
+        save_finished_run(handle, snapshot, base_url=base_url, tenant=tenant)
+        outcome_banner(snapshot, tenant=tenant, agent=handle.agent, action=handle.kind.action)
         if snapshot.failure is None or snapshot.view.health.event_count:
             summary(snapshot)
         session_id = snapshot.view.session_id
-        if session_id:
+        if session_id and self.session_field:
             st.button(
                 "Continue this session",
                 icon=":material/forum:",

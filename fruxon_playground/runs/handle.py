@@ -16,7 +16,9 @@ from typing import Any
 
 from fruxon_playground.api import FruxonClient
 from fruxon_playground.api import errors as err
+from fruxon_playground.api.events import parse_event
 from fruxon_playground.api.models import ExecuteResponse, normalize_enum
+from fruxon_playground.api.sse import ServerSentEvent
 from fruxon_playground.runs.fold import Phase, Received, RunView, end_of_stream, fold
 
 
@@ -216,3 +218,32 @@ class RunHandle:
         with self._lock:
             if self._final_phase is None:
                 self._final_phase = (phase, message)
+
+
+class ReplayHandle(RunHandle):
+    """Plays a saved stream back through the same fold and panel, at its own pace × `speed`. No API call."""
+
+    def __init__(self, kind: RunKind, agent: str, request: dict[str, Any], events: list[dict[str, Any]],
+                 speed: float = 1.0) -> None:
+        super().__init__(kind, agent, request, client_factory=lambda: None)  # type: ignore[arg-type,return-value]
+        self._saved = events
+        self._speed = max(speed, 0.01)
+        self.is_replay = True
+
+    def _run(self) -> None:
+        try:
+            for item in self._saved:
+                due = self._t0 + float(item.get("t_ms") or 0) / 1000 / self._speed
+                while not self._cancelled.is_set() and time.monotonic() < due:
+                    time.sleep(min(0.05, due - time.monotonic()))
+                if self._cancelled.is_set():
+                    self._end(Phase.STOPPED, "Replay stopped.")
+                    return
+                event = parse_event(ServerSentEvent(str(item.get("event") or "message"), str(item.get("data") or "")))
+                with self._lock:
+                    self._received.append(Received(event, (time.monotonic() - self._t0) * 1000.0))
+            self._end(Phase.INTERRUPTED, "The recording ends here (it had no done or error event).")
+        finally:
+            with self._lock:
+                self._ended_at = time.monotonic()
+            self._finished.set()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,8 @@ ENTRY = f"import runpy\nrunpy.run_path({str(ROOT / 'app.py')!r}, run_name='__mai
 
 
 @pytest.fixture(autouse=True)
-def instant_sandbox(monkeypatch: pytest.MonkeyPatch) -> None:
+def instant_sandbox(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("PLAYGROUND_HISTORY_PATH", str(tmp_path / "history.sqlite3"))
     for name in ("FRUXON_API_KEY", "FRUXON_BASE_URL", "FRUXON_TENANT"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("PLAYGROUND_SANDBOX_DB", ":memory:")
@@ -231,3 +233,28 @@ def test_trace_viewer_opens_after_a_run_and_filters() -> None:
     search.input("").run()
     tree = next(frame for frame in at.dataframe if "Timeline" in frame.value.columns)
     assert len(tree.value) == 1  # everything collapsed: only the root row is left
+
+
+def test_every_run_lands_in_history_and_a_share_link_opens_it_read_only() -> None:
+    at = start()
+    text_area(at, "Question *").input("How do I export my data?").run()
+    button(at, "Run").click().run()
+    text_area(at, "Question *").input("x [[sandbox:status_500]]").run()
+    button(at, "Run").click().run()  # a failed run is saved too
+    at.switch_page(str(ROOT / "pages/history.py")).run()
+    assert not at.exception, [e.message for e in at.exception]
+    table = at.dataframe[0].value
+    assert list(table["Status"]) == ["failed", "completed"] and set(table["Agent"]) == {"support_agent"}
+    from fruxon_playground.history import RunStore
+
+    store = RunStore(os.environ["PLAYGROUND_HISTORY_PATH"])
+    (saved,) = [r for r in store.list(at.session_state[state.OWNER]) if r.status == "completed"]
+    key = at.session_state[state.CONNECTION].settings.api_key
+    assert key not in Path(os.environ["PLAYGROUND_HISTORY_PATH"]).read_bytes().decode("utf-8", "replace")
+    other = start()  # another browser session: a different owner, no runs of its own…
+    other.switch_page(str(ROOT / "pages/history.py")).run()
+    assert any("No runs yet" in c.value for c in other.caption)
+    other.query_params["run"] = saved.id  # …but a share link opens the run, read-only
+    other.run()
+    assert any("shared run, read-only" in i.value for i in other.info)
+    assert any("Resetting" in t.value or "Exporting your data" in t.value for t in other.text)

@@ -126,3 +126,20 @@ def test_random_traces_lose_nothing_and_roll_up_exactly(forest: list) -> None:
         assert span.error_count == (span.status is Status.ERROR) + sum(k.error_count for k in kids)
         assert span.self_time_ms is None or span.self_time_ms >= 0
     assert {s.raw_type for s in trace.spans.values()} <= {"LLM_STEP", "TOOL", "AGENT_STEP", "MYSTERY"}
+
+
+def test_diff_of_a_trace_with_itself_is_empty_and_changes_are_found() -> None:
+    from fruxon_playground.trace.diff import diff_traces
+
+    base = engine_trace()
+    assert diff_traces(build_trace(base), build_trace(base)).identical
+    changed = json.loads(json.dumps(base))
+    flow = changed["traces"][0]
+    flow["steps"].pop()  # the quality check is gone
+    flow["steps"][0]["duration"] += 500
+    flow["steps"].append(node("Extra step", type_="TOOL", start=flow["startTime"], end=flow["startTime"] + 5))
+    diff = diff_traces(build_trace(base), build_trace(changed))
+    kinds = {(c.change, c.path[-1]) for c in diff.changes}
+    assert ("removed", "Quality check") in kinds and ("added", "Extra step") in kinds
+    research = next(c for c in diff.changes if c.path[-1] == "Research sub-agent")
+    assert research.change == "changed" and research.duration_delta_ms == 500

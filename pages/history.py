@@ -1,0 +1,98 @@
+"""History: this browser session's runs — open, share, export/import, replay, re-run, compare, delete."""
+
+import json
+
+import streamlit as st
+
+from components import state
+from components.draft_editor import load_base
+from components.history import draw_saved_run, run_store, runs_frame
+from components.parameter_form import set_form_values
+from components.run_view import RunView
+from components.trace_compare import compare_runs
+from fruxon_playground.runs.handle import ReplayHandle, RunKind
+
+state.require_app("pages/history.py")
+st.title("History")
+store = run_store()
+if store is None:
+    st.stop()
+owner = st.session_state[state.OWNER]
+
+shared_id = st.query_params.get("run")
+if shared_id:
+    shared = store.get(shared_id)
+    if shared is None:
+        st.error(f"No saved run has the id “{shared_id}” on this deployment.")
+    else:
+        st.info("A shared run, read-only. Its request has no secrets; no key is needed to view it.")
+        draw_saved_run(shared, key=f"shared.{shared.id}")
+    if st.button("Back to my runs", icon=":material/arrow_back:"):
+        st.query_params.clear()
+        st.rerun()
+    st.stop()
+
+with st.expander("Import a run bundle"):
+    bundle = st.file_uploader("Run bundle (.json)", type=["json"], key="history.import")
+    if bundle is not None and st.button("Import", key="history.import.go"):
+        try:
+            imported = store.import_bundle(json.loads(bundle.getvalue()), owner)
+            st.success(f"Imported run {imported.id[:8]} ({imported.agent_id}).")
+        except (ValueError, json.JSONDecodeError) as exc:
+            st.error(f"“{bundle.name}” was not imported: {exc}")
+
+agent_col, status_col, kind_col, text_col = st.columns(4)
+runs_all = store.list(owner, limit=1000)
+agent = agent_col.selectbox("Agent", ["all", *sorted({r.agent_id for r in runs_all})], key="history.agent")
+status = status_col.selectbox("Status", ["all", *sorted({r.status for r in runs_all})], key="history.status")
+kind = kind_col.selectbox("Kind", ["all", "execute", "stream", "test", "stream_test"], key="history.kind")
+text = text_col.text_input("Text in request or answer", key="history.text")
+runs = store.list(owner, agent_id=None if agent == "all" else agent, status=None if status == "all" else status,
+                  kind=None if kind == "all" else kind, text=text or None, limit=500)
+if not runs:
+    st.caption("No runs yet in this browser session: every run from the Execute and Draft pages lands here.")
+    st.stop()
+
+picked = st.dataframe(runs_frame(runs), hide_index=True, width="stretch", on_select="rerun",
+                      selection_mode="multi-row", key="history.table",
+                      column_config={"Cost ($)": st.column_config.NumberColumn(format="%.7f")})
+rows = picked.selection.rows if picked is not None else []
+if len(rows) == 2:
+    compare_runs(runs[rows[0]], runs[rows[1]])
+    st.stop()
+if not rows:
+    st.caption("Select a run to open it, or two runs to compare them.")
+    st.stop()
+
+run = runs[rows[0]]
+actions = st.columns(5)
+if actions[0].button("Re-run", icon=":material/replay:", help="Fill the form of its page with this request"):
+    if run.kind in ("test", "stream_test"):
+        load_base(run.request)
+        st.switch_page("pages/draft_test.py")
+    set_form_values("execute.params", run.request.get("parameters") or {})
+    st.session_state["execute.session_id"] = run.request.get("sessionId") or ""
+    st.session_state[state.AGENT] = run.agent_id
+    st.switch_page("pages/execute.py")
+speed = actions[1].selectbox("Replay speed", [1.0, 2.0, 5.0, 20.0], format_func=lambda s: f"{s:g}×",
+                             label_visibility="collapsed", disabled=not run.streamed)
+if actions[2].button("Replay", icon=":material/play_circle:", disabled=not run.streamed,
+                     help="Play the recorded stream in the live panel, with no API call"):
+    handle = ReplayHandle(RunKind(run.kind), run.agent_id, run.request, run.events, speed).start()
+    st.session_state["history.replay"] = (run.id, handle)
+actions[3].download_button("Export", json.dumps(store.export_bundle(run.id), indent=2, ensure_ascii=False),
+                           file_name=f"run-{run.id[:8]}.json", mime="application/json", icon=":material/download:")
+if actions[4].button("Delete", icon=":material/delete:"):
+    store.delete(run.id, owner)
+    st.rerun()
+st.caption("Share (read-only, no key needed, secrets removed):")
+st.code(f"{st.context.url.split('?')[0].rstrip('/')}?run={run.id}", language=None)
+
+replay_of, replay = st.session_state.get("history.replay") or (None, None)
+if replay is not None and replay_of == run.id:
+    st.subheader(f"Replay at {speed:g}×")
+    view = RunView(replay, st.session_state[state.CONNECTION], key=f"history.replay.{replay.id}", session_field="")
+    view.draw()
+    view.follow()
+else:
+    draw_saved_run(run, key=f"history.{run.id}")
