@@ -20,6 +20,8 @@ def bar(frame: pd.DataFrame, column: str, title: str, *, key: str, color: str | 
                     labels={"environment_slug": "environment", "is_stale": "stale"})
     if color is None:
         figure.update_traces(marker_color=ACTIVE_COLOR)
+    if "cost" in column:
+        figure.update_yaxes(tickformat="$.5f")
     figure.update_layout(height=300, margin={"l": 10, "r": 10, "t": 40, "b": 10}, clickmode="event+select")
     return _clicked(st.plotly_chart(figure, key=key, on_select="rerun", selection_mode="points", width="stretch"))
 
@@ -28,6 +30,8 @@ def over_time(series: pd.DataFrame, column: str, title: str, *, key: str) -> Non
     figure = px.bar(series, x="bucket", y=column, color="environment_slug", title=title,
                     labels={"bucket": "", "environment_slug": "environment"})
     figure.update_layout(height=300, margin={"l": 10, "r": 10, "t": 40, "b": 10}, barmode="stack")
+    if column == "cost":
+        figure.update_yaxes(tickformat="$.5f")
     st.plotly_chart(figure, key=key, width="stretch")
 
 

@@ -20,6 +20,8 @@ STATUS_ICON = {Status.SUCCESS: "✓", Status.ERROR: "✗", Status.RUNNING: "…"
 KIND_COLOR = {Kind.FLOW: "#9E9E9E", Kind.LLM: "#5B4BDB", Kind.AGENT: "#0F9D58", Kind.TOOL: "#F4B400",
               Kind.HITL: "#DB4437", Kind.JUDGE: "#00ACC1", Kind.SUMMARIZATION: "#8D6E63", Kind.UNKNOWN: "#607D8B"}
 BAR_WIDTH = 24
+PAGE_ROWS = 2_000  # rows per page of the tree table: big traces load in pages instead of freezing
+WATERFALL_BARS = 300
 
 
 def _ms(value: int | None) -> str:
@@ -170,9 +172,17 @@ def trace_viewer(trace: Trace, *, key: str) -> None:
         state["expanded"] = expanded_to_level(trace, int(level))
     filtering = bool(query.strip()) or errors_only or min_ms > 0
     shown = filter_spans(trace, query, errors_only=errors_only, min_duration_ms=int(min_ms)) if filtering else None
-    rows = visible_rows(trace, state["expanded"], shown)
+    all_rows = visible_rows(trace, state["expanded"], shown)
     if filtering:
         st.caption(f"{len(shown or ())} of {len(trace.spans)} steps match (with their parents).")
+    pages = max(1, -(-len(all_rows) // PAGE_ROWS))
+    page = 1
+    if pages > 1:
+        page = int(st.number_input(f"{len(all_rows):,} rows — page (of {pages}, {PAGE_ROWS:,} rows each)",
+                                   min_value=1, max_value=pages, value=1, key=f"{key}.page"))
+        st.info(f"This trace is large: showing rows {(page - 1) * PAGE_ROWS + 1:,}–{min(page * PAGE_ROWS, len(all_rows)):,} "
+                f"of {len(all_rows):,}. Search or collapse to narrow it down.")
+    rows = all_rows[(page - 1) * PAGE_ROWS: page * PAGE_ROWS]
     event = st.dataframe(
         _frame(rows, trace, state["expanded"]),
         key=f"{key}.table.{len(rows)}.{hash(frozenset(state['expanded']))}",
@@ -194,7 +204,9 @@ def trace_viewer(trace: Trace, *, key: str) -> None:
             st.rerun()
     tree_col, detail_col = st.columns([3, 2])
     with tree_col:
-        chart = st.plotly_chart(waterfall(rows, trace, state.get("selected")), key=f"{key}.waterfall",
+        if len(rows) > WATERFALL_BARS:
+            st.caption(f"The waterfall shows the first {WATERFALL_BARS} of these {len(rows):,} rows.")
+        chart = st.plotly_chart(waterfall(rows[:WATERFALL_BARS], trace, state.get("selected")), key=f"{key}.waterfall",
                                 on_select="rerun", selection_mode="points", width="stretch")
         points = chart["selection"]["points"] if chart and "selection" in chart else []
         if points and points[0].get("customdata") in trace.spans:

@@ -35,6 +35,11 @@ def summaries_frame(items: Iterable[Mapping[str, Any]], *, now: pd.Timestamp | N
     return _finish(frame, now or pd.Timestamp.now(tz="UTC"), stale_days)
 
 
+def _upper(column: pd.Series) -> pd.Series:
+    """Upper-cased statuses; mapping the few distinct values is much faster than string ops per row."""
+    return column.map({value: str(value).upper() for value in pd.unique(column)})
+
+
 def records_frame(records: Iterable[Mapping[str, Any]] | Mapping[str, list] | pd.DataFrame) -> pd.DataFrame:
     """Execution records (wire dicts, a dict of columns, or a frame) → environment, status, cost, start."""
     if isinstance(records, pd.DataFrame):
@@ -45,7 +50,7 @@ def records_frame(records: Iterable[Mapping[str, Any]] | Mapping[str, list] | pd
         frame = pd.DataFrame.from_records(list(records), columns=["environmentSlug", "status", "totalCost", "startTime", "id"])
     out = pd.DataFrame({
         "environment_slug": frame["environmentSlug"],
-        "status": frame["status"].astype("string").str.upper(),
+        "status": _upper(frame["status"]),
         "total_cost": pd.to_numeric(frame["totalCost"], errors="coerce").fillna(0.0),
         "start": pd.to_datetime(frame["startTime"], unit="ms", utc=True),
     })
@@ -57,12 +62,12 @@ def records_frame(records: Iterable[Mapping[str, Any]] | Mapping[str, list] | pd
 def aggregate_records(records: Any, *, now: pd.Timestamp | None = None, stale_days: int = 7) -> pd.DataFrame:
     """The summaries computed client-side (when the server has no summaries endpoint); vectorised."""
     frame = records if isinstance(records, pd.DataFrame) and "environment_slug" in records else records_frame(records)
-    frame = frame[frame["environment_slug"].notna()]
+    frame = frame[frame["environment_slug"].notna()].assign(failed=lambda f: f["status"] == "FAILED")
     grouped = frame.groupby("environment_slug", sort=False).agg(
-        execution_count=("status", "size"),
+        execution_count=("failed", "size"),
         total_cost=("total_cost", "sum"),
         last_activity=("start", "max"),
-        failed_count=("status", lambda s: int((s == "FAILED").sum())),
+        failed_count=("failed", "sum"),
     ).reset_index()
     grouped["display_name"] = grouped["environment_slug"]
     return _finish(grouped, now or pd.Timestamp.now(tz="UTC"), stale_days)

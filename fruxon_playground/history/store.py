@@ -12,7 +12,7 @@ import sqlite3
 import threading
 import time
 import uuid
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -75,6 +75,11 @@ def default_path() -> Path:
 _JSON = ("request", "response", "events", "trace")
 
 
+def _as_dict(run: SavedRun) -> dict[str, Any]:
+    """Shallow, unlike `dataclasses.asdict`, which deep-copies (and recurses through) whole traces."""
+    return {f.name: getattr(run, f.name) for f in fields(run)}
+
+
 class RunStore:
     def __init__(self, path: str | Path | None = None) -> None:
         self.path = str(path or default_path())
@@ -119,7 +124,7 @@ class RunStore:
     def save(self, run: SavedRun) -> SavedRun:
         """Stores the run with every secret removed from its request (defence in depth)."""
         run = replace(run, request=redact_request(run.request))
-        row = asdict(run)
+        row = _as_dict(run)
         columns = list(row)
         values = tuple(json.dumps(row[c], ensure_ascii=False) if c in _JSON else row[c] for c in columns)
         self._run(f"INSERT OR REPLACE INTO runs ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)})", values)
@@ -164,7 +169,7 @@ class RunStore:
         run = self.get(run_id)
         if run is None:
             raise KeyError(run_id)
-        data = asdict(replace(run, request=redact_request(run.request)))
+        data = _as_dict(replace(run, request=redact_request(run.request)))
         data.pop("owner")
         return {"format": BUNDLE_FORMAT, "version": BUNDLE_VERSION, "run": data}
 
