@@ -57,6 +57,7 @@ def test_a_shared_run_opens_read_only_in_another_browser_with_no_key(playwright_
         expect(other.get_by_text("A shared run, read-only")).to_be_visible(timeout=30_000)
         expect(other.get_by_text("Lisbon").first).to_be_visible()
         expect(other.get_by_role("heading", name="Trace")).to_be_visible()
+        expect(other.get_by_role("button", name="Expand all")).to_be_visible()
         screenshot(other, "shared-run")
     finally:
         stranger.close()
