@@ -8,6 +8,7 @@ from typing import Any
 import streamlit as st
 
 from fruxon_playground.api import FruxonError
+from fruxon_playground.settings import PlaygroundSettings
 
 
 @dataclass(frozen=True)
@@ -27,11 +28,12 @@ def human_size(size: float) -> str:
     return f"{size:.1f} GB"
 
 
-def attachments_editor(
-    state_key: str, client_factory, server: str, max_upload_mb: float
-) -> list[UploadedAttachment]:
+def attachments_editor(state_key: str, conn) -> list[UploadedAttachment]:
     """Draws the uploader and the list; returns the attachments to send with the next run."""
     attachments: list[UploadedAttachment] = st.session_state[state_key]
+    client_factory = conn.client
+    server = f"{conn.settings.base_url}|{conn.settings.tenant}"
+    max_upload_mb = PlaygroundSettings.from_environment().max_upload_mb
     uploader_key = f"{state_key}.uploader"
     generation_key = f"{state_key}.generation"
     st.session_state.setdefault(generation_key, 0)

@@ -165,3 +165,15 @@ def connection_sidebar() -> Connection | None:
         _test_connection(settings)
         agent = _agent_picker(settings)
     return Connection(settings, agent)
+
+
+def require_agent(why: str = "") -> Connection:
+    """The active connection with an agent picked, or a hint and a stop."""
+    conn: Connection | None = st.session_state[state.CONNECTION]
+    if conn is None:
+        st.info("Choose a connection in the sidebar to start.")
+        st.stop()
+    if not conn.agent:
+        st.info("Pick an agent in the sidebar (or type its id)" + (f": {why}" if why else "."))
+        st.stop()
+    return conn

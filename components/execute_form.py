@@ -16,7 +16,6 @@ from components.run_options import MODES, run_options, session_key
 from fruxon_playground.api.models import ExecuteRequest, ParameterMetadata
 from fruxon_playground.runs.handle import RunKind
 from fruxon_playground.sandbox.validation import validate_parameters
-from fruxon_playground.settings import PlaygroundSettings
 from fruxon_playground.snippets import ParsedCurl
 
 PREFIX = "execute"
@@ -66,12 +65,7 @@ def execute_form(
         st.caption("This agent declares no parameters; you can still send any JSON object.")
     json_problem = form.draw(field_errors=parameter_field_errors(field_errors))
     with st.expander("Attachments", expanded=bool(st.session_state[state.EXEC_ATTACHMENTS])):
-        attachments = attachments_editor(
-            state.EXEC_ATTACHMENTS,
-            conn.client,
-            server=f"{conn.settings.base_url}|{conn.settings.tenant}",
-            max_upload_mb=PlaygroundSettings.from_environment().max_upload_mb,
-        )
+        attachments = attachments_editor(state.EXEC_ATTACHMENTS, conn)
     with st.expander("Session, environment, mode and chat user"):
         options = run_options(PREFIX, environments=environments, server_errors=field_errors)
 

@@ -5,22 +5,16 @@ import streamlit as st
 from components import state
 from components.approval import approval_controls
 from components.attachments import attachments_editor
+from components.connection import require_agent
 from components.copy_as import copy_as
 from components.draft_editor import draft_editor, draft_sources
 from components.run_view import RunView, start_run
 from fruxon_playground.drafts import strip_secrets
 from fruxon_playground.runs.handle import RunKind
-from fruxon_playground.settings import PlaygroundSettings
 
 state.require_app("pages/draft_test.py")
 st.title("Test a draft")
-conn = st.session_state[state.CONNECTION]
-if conn is None:
-    st.info("Choose a connection in the sidebar to start.")
-    st.stop()
-if not conn.agent:
-    st.info("Pick an agent in the sidebar (or type its id): the draft runs under that agent.")
-    st.stop()
+conn = require_agent("the draft runs under that agent.")
 st.caption(f"Runs as a draft of `{conn.agent}` (recorded with origin TEST, revision shown as “draft”).")
 
 handle = st.session_state[state.DRAFT_RUN]
@@ -29,12 +23,7 @@ editor_col, run_col = st.columns(2, gap="large")
 with editor_col:
     draft_sources(handle.request if handle is not None else None)
     with st.expander("Attachments", expanded=bool(st.session_state[state.DRAFT_ATTACHMENTS])):
-        attachments = attachments_editor(
-            state.DRAFT_ATTACHMENTS,
-            conn.client,
-            server=f"{conn.settings.base_url}|{conn.settings.tenant}",
-            max_upload_mb=PlaygroundSettings.from_environment().max_upload_mb,
-        )
+        attachments = attachments_editor(state.DRAFT_ATTACHMENTS, conn)
     draft = draft_editor([a.file_link for a in attachments])
     if draft.problems:
         kind = "422 (invalid flow)" if draft.status == 422 else "400 (invalid request)"

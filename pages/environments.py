@@ -5,6 +5,7 @@ import time
 import streamlit as st
 
 from components import state
+from components.connection import require_agent
 from components.environment_charts import bar, over_time, statuses
 from components.run_result import trace_section
 from fruxon_playground.analytics import records_frame, series_frame, status_breakdown, summaries_frame
@@ -14,10 +15,7 @@ DAY_MS = 86_400_000
 
 state.require_app("pages/environments.py")
 st.title("Environments")
-conn = st.session_state[state.CONNECTION]
-if conn is None or not conn.agent:
-    st.info("Choose a connection and an agent in the sidebar.")
-    st.stop()
+conn = require_agent("its runs are charted per environment.")
 
 origin_col, range_col, stale_col = st.columns(3)
 origin = origin_col.radio("Runs", ["PRODUCTION", "TEST"], horizontal=True, key="env.origin")

@@ -5,19 +5,14 @@ import streamlit as st
 from components import state
 from components.agent_info import load_agent, load_environments, load_parameters
 from components.approval import approval_controls
+from components.connection import require_agent
 from components.copy_as import copy_as, paste_curl
 from components.execute_form import apply_curl_to_form, execute_form
 from components.run_view import RunView, server_field_errors, start_run
 
 state.require_app("pages/execute.py")
 st.title("Execute agent")
-conn = st.session_state[state.CONNECTION]
-if conn is None:
-    st.info("Choose a connection in the sidebar to start.")
-    st.stop()
-if not conn.agent:
-    st.info("Pick an agent in the sidebar (or type its id).")
-    st.stop()
+conn = require_agent()
 
 agent, agent_error = load_agent(conn, conn.agent)
 if agent_error:
