@@ -19,6 +19,7 @@ navigation = st.navigation(
         ],
         "Inspect": [
             st.Page(PAGES / "history.py", title="History", icon=":material/history:"),
+            st.Page(PAGES / "remote_runs.py", title="Remote runs", icon=":material/cloud:"),
             st.Page(PAGES / "environments.py", title="Environments", icon=":material/bar_chart:"),
         ],
     }

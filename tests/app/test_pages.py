@@ -270,3 +270,16 @@ def test_environments_page_charts_the_seeded_history() -> None:
     assert any(c["layout"]["title"]["text"].startswith("Daily executions") for c in charts)
     table = next(f.value for f in at.dataframe if "execution_count" in f.value.columns)
     assert table["execution_count"].sum() > 20 and (table["total_cost"] > 0).all()
+
+
+def test_remote_runs_lists_filters_and_pages_the_tenants_records() -> None:
+    at = start("pages/remote_runs.py")
+    assert not at.exception, [e.message for e in at.exception]
+    first = at.dataframe[0].value
+    assert len(first) == 25 and set(first["Status"]) <= {"COMPLETED", "FAILED", "WAITING_FOR_ASYNC", "REJECTED"}
+    button(at, "Next page").click().run()
+    second = at.dataframe[0].value
+    assert not set(second["Id"]) & set(first["Id"])
+    at.multiselect(key="remote.status").set_value(["FAILED"]).run()
+    assert set(at.dataframe[0].value["Status"]) == {"FAILED"}
+    assert any("Page 1" in c.value for c in at.caption)  # new filters start from the first page
