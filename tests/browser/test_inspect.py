@@ -74,14 +74,19 @@ def test_a_script_in_a_step_name_is_shown_as_text(page: Page, app_server) -> Non
     dialogs: list[str] = []
     page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
     open_page(page, f"{app_server.url}/draft_test", "Test a draft")
-    page.get_by_test_id("stSelectbox").filter(has_text="Start from a template").click()
+    template = page.get_by_test_id("stSelectbox").filter(has_text="Start from a template")
+    template.click()
     page.get_by_role("option", name=re.compile("^Sub-agent")).click()
+    expect(template.get_by_role("combobox")).to_have_value(re.compile("^Sub-agent"))
     page.get_by_role("button", name="Load", exact=True).click()
+    expect(page.locator("td", has_text="research").first).to_be_attached()  # the template's steps are in
     page.get_by_role("tab", name="Raw JSON").click()
     raw = page.get_by_role("textbox", name="Request JSON", exact=True)
     raw.fill(raw.input_value().replace('"name": "Research sub-agent"', f'"name": "{XSS_NAME}"'))
     raw.press("Tab")
     page.get_by_role("button", name="Apply JSON").click()
+    page.get_by_role("tab", name="Flow").click()
+    expect(page.locator("td", has_text="Planner").first).to_be_attached()  # applied: the steps table has the name
     page.get_by_role("button", name="Run :test").click()
     expect(status(page, "Completed")).to_be_visible(timeout=RUN_TIMEOUT)
     trace_table = page.locator("[data-testid=stDataFrame]").filter(has_text="Timeline")

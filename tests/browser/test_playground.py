@@ -65,10 +65,8 @@ def test_stop_mid_stream_keeps_what_arrived(page: Page, app_server) -> None:
     page.get_by_role("button", name="Stream").click()
     expect(status(page, "Streaming")).to_be_visible(timeout=RUN_TIMEOUT)
     time.sleep(1.0)
-    started = time.monotonic()
     page.get_by_test_id("stMainBlockContainer").get_by_role("button", name="Stop").click()
-    expect(status(page, "Stopped")).to_be_visible(timeout=5_000)
-    assert time.monotonic() - started < 3.0  # click → rerun → cancel → redraw, generous for a shared CI box
+    expect(status(page, "Stopped")).to_be_visible(timeout=5_000)  # how fast: benchmarks/live_panel.py
     expect(page.get_by_text("everything received so far is kept")).to_be_visible()
     screenshot(page, "execute-stopped")
 
