@@ -19,6 +19,7 @@ from fruxon_playground.trace import Kind, Span, Status, Trace, filter_spans
 STATUS_ICON = {Status.SUCCESS: "✓", Status.ERROR: "✗", Status.RUNNING: "…", Status.UNKNOWN: "?"}
 KIND_COLOR = {Kind.FLOW: "#9E9E9E", Kind.LLM: "#5B4BDB", Kind.AGENT: "#0F9D58", Kind.TOOL: "#F4B400",
               Kind.HITL: "#DB4437", Kind.JUDGE: "#00ACC1", Kind.SUMMARIZATION: "#8D6E63", Kind.UNKNOWN: "#607D8B"}
+STATUS_COLOR = {Status.SUCCESS: "#0F9D58", Status.ERROR: "#D93025", Status.RUNNING: "#1A73E8", Status.UNKNOWN: "#5F6368"}
 BAR_WIDTH = 24
 PAGE_ROWS = 2_000  # rows per page of the tree table: big traces load in pages instead of freezing
 WATERFALL_BARS = 300
@@ -61,18 +62,31 @@ def expanded_to_level(trace: Trace, level: int) -> set[str]:
     return {s.id for s in trace.walk() if s.depth < level and s.children}
 
 
+FIRST_VIEW_ROWS = 300
+
+
+def initial_expansion(trace: Trace) -> set[str]:
+    """On open: as many levels as fit in a first screenful (at most 2), plus the path to the first error."""
+    expanded: set[str] = set()
+    for level in (1, 2):
+        candidate = expanded_to_level(trace, level)
+        if len(visible_rows(trace, candidate, None)) > FIRST_VIEW_ROWS and expanded:
+            break
+        expanded = candidate
+    return expanded | set(trace.first_error_path())
+
+
 def _state(key: str, trace: Trace) -> dict[str, Any]:
     fingerprint = (len(trace.spans), trace.roots)
     state = st.session_state.get(key)
     if state is None or state.get("fingerprint") != fingerprint:
-        # On open: two levels, plus the path to the first error.
-        state = {"fingerprint": fingerprint, "expanded": expanded_to_level(trace, 2) | set(trace.first_error_path()),
+        state = {"fingerprint": fingerprint, "expanded": initial_expansion(trace),
                  "selected": (trace.first_error_path() or trace.roots or (None,))[-1]}
         st.session_state[key] = state
     return state
 
 
-def _frame(rows: list[Span], trace: Trace, expanded: set[str]) -> pd.DataFrame:
+def _frame(rows: list[Span], trace: Trace, expanded: set[str]):
     start = trace.start_ms or min((s.start_ms for s in rows if s.start_ms), default=None)
     ends = [s.end_ms for s in trace.spans.values() if s.end_ms]
     total = (trace.end_ms or (max(ends) if ends else None))
@@ -89,7 +103,12 @@ def _frame(rows: list[Span], trace: Trace, expanded: set[str]) -> pd.DataFrame:
             "Tokens": span.subtree_input_tokens + span.subtree_output_tokens,
             "Timeline": timeline_bar(span, start, total),
         })
-    return pd.DataFrame(records, columns=["Step", "Type", "Status", "Duration", "Cost ($)", "Tokens", "Timeline"])
+    frame = pd.DataFrame(records, columns=["Step", "Type", "Status", "Duration", "Cost ($)", "Tokens", "Timeline"])
+    kinds = [span.kind for span in rows]
+    statuses = [span.status for span in rows]
+    # Colour by type and status: the type in its kind's colour, the status in its own.
+    return frame.style.apply(lambda _: [f"color: {KIND_COLOR[k]}; font-weight: 600" for k in kinds], subset=["Type"]).apply(
+        lambda _: [f"color: {STATUS_COLOR[s]}" for s in statuses], subset=["Status"])
 
 
 def waterfall(rows: list[Span], trace: Trace, selected: str | None) -> go.Figure:
