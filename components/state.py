@@ -6,6 +6,7 @@ drafts live here and nowhere else, so one browser never sees another's key or ru
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import streamlit as st
@@ -20,15 +21,10 @@ AGENT = "agent.selected"
 AGENT_FREE_TEXT = "agent.free_text"
 
 EXEC_RUN = "execute.run"  # RunHandle of the current/last run on the Execute page
-EXEC_RESULT = "execute.result"  # outcome of the last synchronous run
-EXEC_PARAMS_JSON = "execute.params_json"
 EXEC_FIELD_ERRORS = "execute.field_errors"
 EXEC_ATTACHMENTS = "execute.attachments"  # list[UploadedAttachment]
 
-DRAFT_REQUEST = "draft.request"  # the TestRequest being edited (wire dict)
 DRAFT_RUN = "draft.run"
-DRAFT_RESULT = "draft.result"
-DRAFT_FIELD_ERRORS = "draft.field_errors"
 DRAFT_ATTACHMENTS = "draft.attachments"
 
 CONNECTION = "connection.active"  # the Connection the sidebar resolved on this run
@@ -44,14 +40,9 @@ _DEFAULTS: dict[str, Any] = {
     AGENT: None,
     AGENT_FREE_TEXT: "",
     EXEC_RUN: None,
-    EXEC_RESULT: None,
-    EXEC_PARAMS_JSON: None,
     EXEC_FIELD_ERRORS: {},
     EXEC_ATTACHMENTS: [],
-    DRAFT_REQUEST: None,
     DRAFT_RUN: None,
-    DRAFT_RESULT: None,
-    DRAFT_FIELD_ERRORS: {},
     DRAFT_ATTACHMENTS: [],
 }
 
@@ -62,8 +53,6 @@ def init_state() -> None:
         if key not in st.session_state:
             st.session_state[key] = default.copy() if isinstance(default, (dict, list)) else default
     if OWNER not in st.session_state:
-        import uuid
-
         st.session_state[OWNER] = uuid.uuid4().hex
 
 
