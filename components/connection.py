@@ -51,10 +51,19 @@ class Connection:
 
 
 def _configured_settings() -> ConnectionSettings | None:
+    """`[connections.fruxon]` through `st.connection`, as Streamlit apps do, then `st.secrets`
+    directly (what AppTest sets), then the `FRUXON_*` environment."""
     try:
-        return st.connection("fruxon", type=FruxonConnection).settings
+        settings = st.connection("fruxon", type=FruxonConnection).settings
     except Exception:  # a malformed secrets.toml must not take the whole app down
-        return settings_from_environment()
+        settings = None
+    if settings is None or settings.source != "secrets":
+        try:
+            section = st.secrets.get("connections", {}).get("fruxon", {})
+        except Exception:  # no secrets file at all
+            section = {}
+        settings = settings_from_mapping(dict(section), source="secrets") or settings
+    return settings or settings_from_environment()
 
 
 def connection_fingerprint(settings: ConnectionSettings) -> str:

@@ -283,3 +283,28 @@ def test_remote_runs_lists_filters_and_pages_the_tenants_records() -> None:
     at.multiselect(key="remote.status").set_value(["FAILED"]).run()
     assert set(at.dataframe[0].value["Status"]) == {"FAILED"}
     assert any("Page 1" in c.value for c in at.caption)  # new filters start from the first page
+
+
+def test_secrets_profile_follows_st_connection_conventions(shared_sandbox) -> None:
+    at = AppTest.from_string(ENTRY, default_timeout=60)
+    at.secrets["connections"] = {"fruxon": {"base_url": shared_sandbox.base_url, "tenant": shared_sandbox.tenant,
+                                            "api_key": shared_sandbox.api_key, "auth_header": "bearer"}}
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert at.sidebar.radio[0].value == "From secrets"
+    settings = at.session_state[state.CONNECTION].settings
+    assert settings.base_url == shared_sandbox.base_url and settings.auth_header == "bearer"
+    caption = "\n".join(c.value for c in at.sidebar.caption)
+    assert "from secrets" in caption and shared_sandbox.api_key not in caption
+    button(at.sidebar, "Test connection").click().run()
+    assert any("The key works for tenant **demo**" in s.value for s in at.sidebar.success)
+
+
+def test_environment_variables_configure_the_connection(shared_sandbox, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FRUXON_BASE_URL", shared_sandbox.base_url)
+    monkeypatch.setenv("FRUXON_TENANT", shared_sandbox.tenant)
+    monkeypatch.setenv("FRUXON_API_KEY", shared_sandbox.api_key)
+    at = start()
+    assert at.sidebar.radio[0].value == "From secrets"
+    assert "from environment" in "\n".join(c.value for c in at.sidebar.caption)
+    assert at.session_state[state.CONNECTION].settings.base_url == shared_sandbox.base_url
