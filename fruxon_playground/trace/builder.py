@@ -8,7 +8,6 @@ JSON text or bytes (also double-encoded), and the `step_trace` events of a live 
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from typing import Any
 
 from fruxon_playground.trace.model import Kind, Span, Status, Trace
@@ -79,7 +78,8 @@ def _header_and_nodes(data: Any) -> tuple[dict[str, Any], list[Any]]:
     return data, nodes if isinstance(nodes, list) else []
 
 
-def _span(node: dict[str, Any], span_id: str, parent_id: str | None) -> Span:
+def _fields(node: dict[str, Any], span_id: str, parent_id: str | None) -> dict[str, Any]:
+    """A span's own fields; derived ones are added in `_derive`, and the frozen Span is built once."""
     llm = node.get("llmStepTrace") if isinstance(node.get("llmStepTrace"), dict) else None
     tool = node.get("toolTrace") if isinstance(node.get("toolTrace"), dict) else None
     hitl = node.get("hitlTrace") if isinstance(node.get("hitlTrace"), dict) else None
@@ -104,9 +104,11 @@ def _span(node: dict[str, Any], span_id: str, parent_id: str | None) -> Span:
         result = result.get("jsonValue") if result.get("jsonValue") is not None else _maybe_json(result.get("strValue"))
     tool_key = (tool or {}).get("tool") or {}
     cost = _number((llm or {}).get("inputCost")) + _number((llm or {}).get("outputCost")) + _number((tool or {}).get("cost"))
-    return Span(
+    return dict(
         id=span_id,
         parent_id=parent_id,
+        orphan=False,
+        children=(),
         name=str(node.get("displayName") or node.get("name") or raw_type or "step"),
         kind=_KINDS.get(_norm(raw_type), Kind.UNKNOWN),
         raw_type=raw_type,
@@ -141,7 +143,7 @@ def build_trace(source: Any) -> Trace:
     """Any trace source → a `Trace`. Unknown kinds and statuses are kept; nothing is dropped."""
     warnings: list[str] = []
     header, nodes = _header_and_nodes(_load(source, warnings))
-    spans: dict[str, Span] = {}
+    spans: dict[str, dict[str, Any]] = {}
     children: dict[str | None, list[str]] = {}
     stack: list[tuple[Any, str | None, int]] = [(n, None, 0) for n in reversed(nodes)]
     while stack:
@@ -151,7 +153,7 @@ def build_trace(source: Any) -> Trace:
             warnings.append(f"skipped a step that is not an object ({type(node).__name__})")
             continue
         span_id = _unique(str(node.get("id") or f"step-{len(spans) + 1}"), spans, warnings)
-        spans[span_id] = _span(node, span_id, parent_id)
+        spans[span_id] = _fields(node, span_id, parent_id)
         children.setdefault(parent_id, []).append(span_id)
         sub = node.get("steps")
         if isinstance(sub, list) and sub:
@@ -175,18 +177,18 @@ def build_trace_from_step_events(events: list[dict[str, Any]], header: dict[str,
         if span_id not in latest:
             order.append(span_id)
         latest[span_id] = {**latest.get(span_id, {}), **payload}
-    spans: dict[str, Span] = {}
+    spans: dict[str, dict[str, Any]] = {}
     children: dict[str | None, list[str]] = {}
     for span_id in order:
         node = latest[span_id]
         parent = node.get("parentId")
         parent_id = str(parent) if parent else None
-        spans[span_id] = _span(node, span_id, parent_id)
+        spans[span_id] = _fields(node, span_id, parent_id)
         children.setdefault(parent_id, []).append(span_id)
     return _finish(spans, children, header or {}, warnings)
 
 
-def _unique(span_id: str, spans: dict[str, Span], warnings: list[str]) -> str:
+def _unique(span_id: str, spans: dict[str, Any], warnings: list[str]) -> str:
     if span_id not in spans:
         return span_id
     n = 2
@@ -196,27 +198,29 @@ def _unique(span_id: str, spans: dict[str, Span], warnings: list[str]) -> str:
     return f"{span_id}#{n}"
 
 
-def _finish(spans: dict[str, Span], children: dict[str | None, list[str]], header: dict[str, Any],
+def _finish(fields: dict[str, dict[str, Any]], children: dict[str | None, list[str]], header: dict[str, Any],
             warnings: list[str]) -> Trace:
     # Parents that are missing make their children orphan roots; a parentId cycle is broken the same way.
     roots = list(children.get(None, []))
     for parent_id, kids in children.items():
-        if parent_id is not None and parent_id not in spans:
+        if parent_id is not None and parent_id not in fields:
             roots.extend(kids)
             for kid in kids:
-                spans[kid] = replace(spans[kid], parent_id=None, orphan=True)
+                fields[kid].update(parent_id=None, orphan=True)
             warnings.append(f"{len(kids)} step(s) whose parent {parent_id!r} is missing were shown at the top")
     reachable = _reachable(roots, children)
-    for span_id in spans:
+    for span_id in fields:
         if span_id not in reachable:  # only possible through a parentId cycle
             warnings.append(f"broke a parent cycle at {span_id!r}")
-            spans[span_id] = replace(spans[span_id], parent_id=None, orphan=True)
+            fields[span_id].update(parent_id=None, orphan=True)
             roots.append(span_id)
             reachable |= _reachable([span_id], children)
+    root_set = set(roots)
     for parent_id, kids in children.items():
-        if parent_id in spans:
-            spans[parent_id] = replace(spans[parent_id], children=tuple(k for k in kids if k not in roots))
-    _derive(spans, roots)
+        if parent_id in fields:
+            fields[parent_id]["children"] = tuple(k for k in kids if k not in root_set)
+    _derive(fields, roots)
+    spans = {span_id: Span(**values) for span_id, values in fields.items()}
     revision = _int(header.get("agentRevision"))
     return Trace(
         spans=spans,
@@ -244,57 +248,54 @@ def _reachable(roots: list[str], children: dict[str | None, list[str]]) -> set[s
     return seen
 
 
-def _derive(spans: dict[str, Span], roots: list[str]) -> None:
-    """Depth, path, roll-ups, self time, error and critical paths; iterative (post-order via a stack)."""
+def _derive(fields: dict[str, dict[str, Any]], roots: list[str]) -> None:
+    """Depth, path, roll-ups, self time, error and critical paths, added to each span's fields.
+    Iterative: a pre-order pass for depth and path, then children before parents for roll-ups."""
     order: list[str] = []
-    meta: dict[str, tuple[int, tuple[str, ...]]] = {}
-    stack = [(r, 0, (), _label(spans[r].name, 0)) for r in reversed(roots)]
+    stack = [(r, 0, (), _label(fields[r]["name"], 0)) for r in reversed(roots)]
     while stack:
         span_id, depth, parent_path, label = stack.pop()
-        meta[span_id] = (depth, (*parent_path, label))
+        span = fields[span_id]
+        span["depth"], span["path"] = depth, (*parent_path, label)
         order.append(span_id)
         seen_names: dict[str, int] = {}  # same-named siblings get an index, so paths stay unique
         labelled = []
-        for child in spans[span_id].children:
-            name = spans[child].name
+        for child in span["children"]:
+            name = fields[child]["name"]
             labelled.append((child, _label(name, seen_names.get(name, 0))))
             seen_names[name] = seen_names.get(name, 0) + 1
-        stack.extend((c, depth + 1, meta[span_id][1], lab) for c, lab in reversed(labelled))
-    for span_id in reversed(order):  # children before parents
-        span = spans[span_id]
-        kids = [spans[c] for c in span.children]
-        depth, path = meta[span_id]
-        total = span.duration_ms
-        self_time = None if total is None else max(0, total - _covered(kids))
-        failed = span.status is Status.ERROR
-        spans[span_id] = replace(
-            span,
-            depth=depth,
-            path=path,
+        stack.extend((c, depth + 1, span["path"], lab) for c, lab in reversed(labelled))
+    for span_id in reversed(order):
+        span = fields[span_id]
+        kids = [fields[c] for c in span["children"]]
+        total = span["duration_ms"]
+        failed = span["status"] is Status.ERROR
+        span.update(
             total_time_ms=total,
-            self_time_ms=self_time,
-            subtree_cost=span.cost + sum(k.subtree_cost for k in kids),
-            subtree_input_tokens=span.input_tokens + sum(k.subtree_input_tokens for k in kids),
-            subtree_output_tokens=span.output_tokens + sum(k.subtree_output_tokens for k in kids),
-            error_count=int(failed) + sum(k.error_count for k in kids),
-            on_error_path=failed or any(k.on_error_path for k in kids),
+            self_time_ms=None if total is None else max(0, total - _covered(kids)),
+            subtree_cost=span["cost"] + sum(k["subtree_cost"] for k in kids),
+            subtree_input_tokens=span["input_tokens"] + sum(k["subtree_input_tokens"] for k in kids),
+            subtree_output_tokens=span["output_tokens"] + sum(k["subtree_output_tokens"] for k in kids),
+            error_count=int(failed) + sum(k["error_count"] for k in kids),
+            on_error_path=failed or any(k["on_error_path"] for k in kids),
+            on_critical_path=False,
         )
     for root in roots:  # critical path: from each root, follow the child that ends last
         node: str | None = root
         while node is not None:
-            spans[node] = replace(spans[node], on_critical_path=True)
-            kids = [spans[c] for c in spans[node].children]
-            node = max(kids, key=lambda k: (k.end_ms or 0, k.start_ms or 0)).id if kids else None
+            fields[node]["on_critical_path"] = True
+            kids = [fields[c] for c in fields[node]["children"]]
+            node = max(kids, key=lambda k: (k["end_ms"] or 0, k["start_ms"] or 0))["id"] if kids else None
 
 
 def _label(name: str, index: int) -> str:
     return name if not index else f"{name}[{index}]"
 
 
-def _covered(children: list[Span]) -> int:
+def _covered(children: list[dict[str, Any]]) -> int:
     """Milliseconds covered by the union of the children's intervals (overlaps counted once)."""
-    intervals = sorted((c.start_ms, c.start_ms + c.duration_ms) for c in children
-                       if c.start_ms is not None and c.duration_ms is not None)
+    intervals = sorted((c["start_ms"], c["start_ms"] + c["duration_ms"]) for c in children
+                       if c["start_ms"] is not None and c["duration_ms"] is not None)
     covered, current_start, current_end = 0, None, None
     for start, end in intervals:
         if current_end is None or start > current_end:
