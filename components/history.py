@@ -9,7 +9,9 @@ import pandas as pd
 import streamlit as st
 
 from components import state
+from components.draft_editor import load_base
 from components.live_panel import format_ms
+from components.parameter_form import set_form_values
 from components.run_result import run_trace, trace_section
 from fruxon_playground.history import HistoryUnavailable, RunStore, SavedRun
 from fruxon_playground.runs.handle import RunHandle, RunSnapshot
@@ -72,6 +74,18 @@ def save_finished_run(handle: RunHandle, snapshot: RunSnapshot, *, base_url: str
         st.warning(f"This run was not saved: {exc}")
         return
     handle.saved_id = saved.id  # type: ignore[attr-defined]
+
+
+def prepare_rerun(run: SavedRun) -> None:
+    """Button callback (runs before the script, so widget state may still change): fill the form of
+    the run's page with its request."""
+    if run.kind in ("test", "stream_test"):
+        load_base(run.request)
+        return
+    set_form_values("execute.params", run.request.get("parameters") or {})
+    st.session_state["execute.session_id"] = run.request.get("sessionId") or ""
+    st.session_state["execute.environment"] = run.request.get("environmentSlug")
+    st.session_state[state.AGENT] = run.agent_id
 
 
 def runs_frame(runs: list[SavedRun]) -> pd.DataFrame:

@@ -5,9 +5,7 @@ import json
 import streamlit as st
 
 from components import state
-from components.draft_editor import load_base
-from components.history import draw_saved_run, run_store, runs_frame
-from components.parameter_form import set_form_values
+from components.history import draw_saved_run, prepare_rerun, run_store, runs_frame
 from components.run_view import RunView
 from components.trace_compare import compare_runs
 from fruxon_playground.runs.handle import ReplayHandle, RunKind
@@ -66,14 +64,9 @@ if not rows:
 
 run = runs[rows[0]]
 actions = st.columns(5)
-if actions[0].button("Re-run", icon=":material/replay:", help="Fill the form of its page with this request"):
-    if run.kind in ("test", "stream_test"):
-        load_base(run.request)
-        st.switch_page("pages/draft_test.py")
-    set_form_values("execute.params", run.request.get("parameters") or {})
-    st.session_state["execute.session_id"] = run.request.get("sessionId") or ""
-    st.session_state[state.AGENT] = run.agent_id
-    st.switch_page("pages/execute.py")
+if actions[0].button("Re-run", icon=":material/replay:", help="Fill the form of its page with this request",
+                     on_click=prepare_rerun, args=(run,)):
+    st.switch_page("pages/draft_test.py" if run.kind in ("test", "stream_test") else "pages/execute.py")
 speed = actions[1].selectbox("Replay speed", [1.0, 2.0, 5.0, 20.0], format_func=lambda s: f"{s:g}×",
                              label_visibility="collapsed", disabled=not run.streamed)
 if actions[2].button("Replay", icon=":material/play_circle:", disabled=not run.streamed,

@@ -93,3 +93,17 @@ def test_a_script_in_a_step_name_is_shown_as_text(page: Page, app_server) -> Non
     expect(trace_table.locator("td", has_text=XSS_NAME).first).to_be_attached()  # the sub-agent step, as text
     assert dialogs == [] and page.locator("img[src='x']").count() == 0
     screenshot(page, "xss-step-name")
+
+
+def test_rerun_from_history_fills_the_execute_form(page: Page, app_server) -> None:
+    open_page(page, app_server.url, "Execute agent")
+    pick_agent(page, "echo_agent")
+    fill_parameter(page, "Message *", "remember this message")
+    page.get_by_role("button", name="Run", exact=True).click()
+    expect(status(page, "Completed")).to_be_visible(timeout=RUN_TIMEOUT)
+    page.get_by_role("link", name="History").click()
+    expect(page.get_by_role("heading", name="History")).to_be_visible()
+    page.locator("[data-testid=stDataFrame] .stDataFrameGlideDataEditor").first.click(position={"x": 15, "y": 55})
+    page.get_by_role("button", name="Re-run").click()
+    expect(page.get_by_role("heading", name="Execute agent")).to_be_visible()
+    expect(page.get_by_role("textbox", name="Message *", exact=True)).to_have_value("remember this message")
