@@ -1,4 +1,7 @@
-"""A frozen span model of an execution trace, with everything the viewer derives per step."""
+"""A frozen span model of an execution trace, with everything the viewer derives per step.
+
+Built only by `fruxon_playground.trace.builder`; renderers read it and never compute on it.
+"""
 
 from __future__ import annotations
 
@@ -16,95 +19,115 @@ class Kind(StrEnum):
     HITL = "HITL"
     JUDGE = "JUDGE"
     SUMMARIZATION = "SUMMARIZATION"
-    UNKNOWN = "UNKNOWN"
+    UNKNOWN = "UNKNOWN"  # anything else: drawn as a generic step, `raw_type` says what it was
+
+    __hash__ = str.__hash__  # Enum's own hash is a Python call; values equal names, so this is the same hash
 
 
 class Status(StrEnum):
     SUCCESS = "SUCCESS"
     ERROR = "ERROR"
     RUNNING = "RUNNING"
-    UNKNOWN = "UNKNOWN"
+    UNKNOWN = "UNKNOWN"  # a status we do not recognise: shown neutrally, `raw_status` says what it was
+
+    __hash__ = str.__hash__
 
 
 @dataclass(frozen=True, slots=True)
 class Span:
-    id: str
-    parent_id: str | None
-    name: str  # untrusted text, kept verbatim
+    """One step. Field order matters: the builder constructs spans positionally (it is 3× faster)."""
+
+    id: str  # unique in the trace: a repeated id gets a `#2`, `#3`… suffix
+    parent_id: str | None  # None for roots (orphans included)
+    name: str  # displayName: untrusted text, kept verbatim
     kind: Kind
-    raw_type: str
+    raw_type: str  # `type` as received
     status: Status
-    raw_status: str
+    raw_status: str  # `status` as received
     error: str | None
     start_ms: int | None
-    end_ms: int | None
-    duration_ms: int | None  # None while running or unknown (never a negative number)
+    end_ms: int | None  # None while open (`endTime: 0`) or unknown
+    duration_ms: int | None  # None while running or unknown: never a negative number
     input_tokens: int
     output_tokens: int
-    cost: float  # this step's own cost
+    cost: float  # this step's own cost: LLM input + output cost, plus toolTrace.cost
     model: str | None
-    tool_name: str | None
-    arguments: Any
-    result: Any
-    llm: dict[str, Any] | None
-    hitl: dict[str, Any] | None
-    raw: dict[str, Any] = field(repr=False)
+    tool_name: str | None  # `integration.tool`, or the bare tool for provider built-ins
+    arguments: Any  # toolTrace.parameters, decoded when it was JSON text
+    result: Any  # jsonValue, else strValue (decoded when it holds JSON), else fileLink
+    llm: dict[str, Any] | None  # llmStepTrace
+    hitl: dict[str, Any] | None  # hitlTrace
+    raw: dict[str, Any] = field(repr=False)  # the original node, nested `steps` included
     depth: int = 0
-    path: tuple[str, ...] = ()
+    path: tuple[
+        str, ...
+    ] = ()  # names from the root; same-named siblings get `[1]`, `[2]`… so paths are unique
     children: tuple[str, ...] = ()
-    self_time_ms: int | None = None
-    total_time_ms: int | None = None
+    self_time_ms: int | None = None  # own time not covered by any child (overlaps counted once)
+    total_time_ms: int | None = None  # own duration, or the children's extent when the step has no times
     subtree_cost: float = 0.0
     subtree_input_tokens: int = 0
     subtree_output_tokens: int = 0
     error_count: int = 0  # failed steps in this subtree, this one included
-    on_critical_path: bool = False
+    on_critical_path: bool = False  # on the chain that, from the root, always follows the child ending last
     on_error_path: bool = False  # this step or one below it failed
-    orphan: bool = False  # its parent was not in the trace
+    orphan: bool = False  # made a root: its parent was missing, in a parent cycle, or too deep
+
+    @property
+    def is_running(self) -> bool:
+        return self.status is Status.RUNNING
 
 
 @dataclass(frozen=True)
 class Trace:
-    spans: dict[str, Span]
+    spans: dict[str, Span]  # in pre-order
     roots: tuple[str, ...]
     agent_id: str | None = None
-    agent_revision: int | None = None  # None for drafts (revision ≤ 0)
-    start_ms: int | None = None
+    agent_revision: int | None = None  # None for drafts (revision ≤ 0): show "draft"
+    start_ms: int | None = None  # the run's wall time comes from the envelope when it has one (contract §5.3)
     end_ms: int | None = None
+    duration_ms: int | None = None
     total_cost: float = 0.0
     input_tokens: int = 0
     output_tokens: int = 0
-    warnings: tuple[str, ...] = ()
+    is_live: bool = False  # a step is still running, or the run itself is open
+    orphans: tuple[str, ...] = ()  # ids made roots because their parent was missing (or cyclic, or too deep)
+    warnings: tuple[str, ...] = ()  # what the builder tolerated, one line per kind of problem
+    raw: dict[str, Any] = field(default_factory=dict, repr=False)  # the run-level object, without its steps
 
     @property
-    def is_live(self) -> bool:
-        return any(s.status is Status.RUNNING for s in self.spans.values())
+    def error_count(self) -> int:
+        return sum(self.spans[root].error_count for root in self.roots)
 
-    @property
-    def orphans(self) -> tuple[str, ...]:
-        return tuple(s.id for s in self.spans.values() if s.orphan)
-
-    def children_of(self, span_id: str | None) -> list[Span]:
+    def children_of(self, span_id: str | None) -> tuple[Span, ...]:
+        """The children of a step, or the roots for None."""
         ids = self.roots if span_id is None else self.spans[span_id].children
-        return [self.spans[i] for i in ids]
+        return tuple(self.spans[i] for i in ids)
 
-    def walk(self) -> Iterator[Span]:
-        """Pre-order, iteratively (traces can be deep)."""
-        stack = list(reversed(self.roots))
+    def walk(self, start: str | None = None) -> Iterator[Span]:
+        """Pre-order over the whole trace, or over the subtree of `start`. Iterative: traces can be deep."""
+        if start is None:
+            yield from self.spans.values()  # the builder stores them in pre-order
+            return
+        stack = [start]
         while stack:
             span = self.spans[stack.pop()]
             yield span
             stack.extend(reversed(span.children))
 
     def find(self, predicate: Callable[[Span], bool]) -> list[Span]:
-        return [s for s in self.walk() if predicate(s)]
+        return [span for span in self.spans.values() if predicate(span)]
 
     def first_error_path(self) -> tuple[str, ...]:
-        """Ids from a root down to the first failed step (pre-order); empty when nothing failed."""
-        for span in self.walk():
-            if span.status is Status.ERROR:
-                chain = [span.id]
-                while self.spans[chain[-1]].parent_id in self.spans:
-                    chain.append(self.spans[chain[-1]].parent_id)  # type: ignore[arg-type]
-                return tuple(reversed(chain))
-        return ()
+        """Ids from a root down to the first failure's root cause: at each level the first child on the
+        error path, until no child failed. Empty when nothing failed."""
+        node = next((r for r in self.roots if self.spans[r].on_error_path), None)
+        chain: list[str] = []
+        while node is not None:
+            chain.append(node)
+            node = next((c for c in self.spans[node].children if self.spans[c].on_error_path), None)
+        return tuple(chain)
+
+    def critical_path(self) -> tuple[str, ...]:
+        """Ids of the critical path, root first."""
+        return tuple(span.id for span in self.spans.values() if span.on_critical_path)
