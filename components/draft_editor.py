@@ -18,8 +18,8 @@ import streamlit as st
 
 from components.parameter_form import ParameterForm, set_form_values
 from fruxon_playground.api.models import ParameterMetadata
+from fruxon_playground.contract.validation import RequestInvalid, validate_test_body
 from fruxon_playground.drafts import TEMPLATES, draft_from_json, draft_to_json, restore_secrets, strip_secrets
-from fruxon_playground.sandbox.validation import RequestInvalid, validate_test_body
 
 PREFIX = "draft"
 BASE = f"{PREFIX}.base"

@@ -14,8 +14,8 @@ from components.connection import Connection
 from components.parameter_form import ParameterForm, set_form_values
 from components.run_options import MODES, run_options, session_key
 from fruxon_playground.api.models import ExecuteRequest, ParameterMetadata
+from fruxon_playground.contract.validation import validate_parameters
 from fruxon_playground.runs.handle import RunKind
-from fruxon_playground.sandbox.validation import validate_parameters
 from fruxon_playground.snippets import ParsedCurl
 
 PREFIX = "execute"

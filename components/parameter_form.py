@@ -13,12 +13,9 @@ from typing import Any
 import streamlit as st
 
 from fruxon_playground.api.models import ParameterMetadata
+from fruxon_playground.contract import normalize_enum as _norm
 
 _JSON_TYPES = {"JSON", "DICTIONARY"}
-
-
-def _norm(value: str | None) -> str:
-    return (value or "").upper().replace("_", "").replace("-", "")
 
 
 def _type_of(meta: ParameterMetadata) -> str:

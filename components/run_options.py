@@ -7,13 +7,13 @@ fails, the page reruns or the user visits another page and comes back.
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
 import streamlit as st
 
-ENVIRONMENT_SLUG = re.compile(r"^[a-z][a-z0-9_]+$")
+from fruxon_playground.contract import environment_slug_problem
+
 MODES = ("", "PRODUCTION", "SANDBOX")
 MODE_LABELS = {"": "Server default", "PRODUCTION": "PRODUCTION", "SANDBOX": "SANDBOX"}
 
@@ -25,16 +25,6 @@ class RunOptions:
     mode: str | None = None
     chat_user: dict[str, Any] | None = None
     errors: dict[str, str] = field(default_factory=dict)  # field -> message, shown next to it
-
-
-def environment_slug_problem(slug: str) -> str | None:
-    if not slug:
-        return None
-    if len(slug) > 64:
-        return f"At most 64 characters (this one has {len(slug)})."
-    if not ENVIRONMENT_SLUG.match(slug):
-        return "Use lowercase letters, digits and underscores, starting with a letter (e.g. acme_corp)."
-    return None
 
 
 def session_key(prefix: str) -> str:

@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import copy
 import json
-import re
 from dataclasses import dataclass
 from typing import Any
 
-MASK = "••••••••"
-_SECRET_KEY = re.compile(r"(api[_-]?key|token|secret|password|credential|private[_-]?key|client[_-]?secret|auth)", re.I)
-_SECRET_VALUE = re.compile(r"^(fx_pat_|sk-|sk_live_|xox[bp]-|ghp_|AKIA)[A-Za-z0-9_\-]{6,}")
+from fruxon_playground.contract.secrets import MASK, is_secret_key, looks_secret
 
 
 @dataclass(frozen=True)
@@ -119,7 +116,7 @@ def _mask(value: Any, key: str = "") -> Any:
         return {k: _mask(v, k) for k, v in value.items()}
     if isinstance(value, list):
         return [_mask(v, key) for v in value]
-    if isinstance(value, str) and value and (_SECRET_KEY.search(key) or _SECRET_VALUE.match(value)):
+    if isinstance(value, str) and value and (is_secret_key(key) or looks_secret(value)):
         return MASK
     return value
 

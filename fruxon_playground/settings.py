@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from fruxon_playground.contract.secrets import mask_key
+
 AuthHeader = Literal["both", "x-api-key", "bearer"]
 AUTH_HEADERS: tuple[AuthHeader, ...] = ("both", "x-api-key", "bearer")
 DEFAULT_BASE_URL = "https://api.fruxon.com"
@@ -39,13 +41,6 @@ class ConnectionSettings:
     @property
     def host(self) -> str:
         return self.base_url.split("://", 1)[-1].split("/", 1)[0]
-
-
-def mask_key(key: str | None) -> str:
-    """At most the last four characters of a key are ever shown."""
-    if not key:
-        return "(none)"
-    return "••••" + key[-4:] if len(key) > 8 else "••••"
 
 
 def settings_from_mapping(values: Mapping[str, Any], *, source: str) -> ConnectionSettings | None:

@@ -37,6 +37,7 @@ from fruxon_playground.api.models import (
     TraceEnvelope,
     to_decimal,
 )
+from fruxon_playground.contract import is_failure
 
 DEFAULT_BASE_URL = "https://api.fruxon.com"
 AUTH_HEADERS = ("both", "x-api-key", "bearer")
@@ -307,7 +308,7 @@ class FruxonClient:
             group["count"] += 1
             group["cost"] += record.cost
             group["last"] = max(group["last"], record.start_time or 0)
-            group["failed"] += record.status is not None and record.status.upper() == "FAILED"
+            group["failed"] += is_failure(record.status)
         summaries = [
             EnvironmentSummary(environment_slug=slug, execution_count=g["count"], total_cost=float(g["cost"]),
                                last_activity_at=g["last"] or None, failed_count=g["failed"])

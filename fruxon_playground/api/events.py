@@ -17,9 +17,9 @@ from fruxon_playground.api.models import (
     StepTrace,
     ToolTrace,
     WireModel,
-    normalize_enum,
 )
 from fruxon_playground.api.sse import ServerSentEvent, decode_data
+from fruxon_playground.contract import is_failure, is_waiting_for_human
 
 
 class _Event(WireModel):
@@ -54,7 +54,7 @@ class ToolResultEvent(_Event):
 
     @property
     def failed(self) -> bool:
-        return normalize_enum(self.status) in {"FAILED", "ERROR", "CANCELLED", "FAILURE"}
+        return is_failure(self.status)
 
 
 class StepTraceEvent(_Event, StepTrace):
@@ -90,7 +90,7 @@ class DoneEvent(_Event):
 
     @property
     def is_waiting_for_human(self) -> bool:
-        return normalize_enum(self.status) == "WAITINGFORHUMAN"
+        return is_waiting_for_human(self.status)
 
 
 class ErrorEvent(_Event):

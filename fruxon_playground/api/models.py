@@ -14,14 +14,9 @@ from typing import Any, Generic, TypeVar
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
+from fruxon_playground.contract.enums import is_waiting_for_human, normalize_enum  # noqa: F401 (re-exported)
+
 Money = int | float | str  # USD; some endpoints send decimal strings
-
-
-def normalize_enum(value: object) -> str:
-    """`WaitingForHuman`, `WAITING_FOR_HUMAN` and `waiting-for-human` all become `WAITINGFORHUMAN`."""
-    if value is None:
-        return ""
-    return str(value).upper().replace("_", "").replace("-", "")
 
 
 def to_decimal(value: object) -> Decimal:
@@ -282,7 +277,7 @@ class ExecuteResponse(WireModel):
 
     @property
     def is_waiting_for_human(self) -> bool:
-        return normalize_enum(self.status) == "WAITINGFORHUMAN" or bool(self.human_approval_request_id)
+        return is_waiting_for_human(self.status) or bool(self.human_approval_request_id)
 
 
 # -- execution records -------------------------------------------------------------------------

@@ -1,6 +1,5 @@
 """Local run history: a SQLite store with migrations, redaction and portable bundles."""
 
-from fruxon_playground.history.redact import redact_request, redact_text
 from fruxon_playground.history.store import HistoryUnavailable, RunStore, SavedRun, default_path
 
-__all__ = ["HistoryUnavailable", "RunStore", "SavedRun", "default_path", "redact_request", "redact_text"]
+__all__ = ["HistoryUnavailable", "RunStore", "SavedRun", "default_path"]

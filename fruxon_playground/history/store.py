@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-from fruxon_playground.history.redact import redact_request
+from fruxon_playground.contract.secrets import mask_secrets
 
 BUNDLE_FORMAT = "fruxon-playground-run"
 BUNDLE_VERSION = 1
@@ -123,7 +123,7 @@ class RunStore:
     # -- writing ------------------------------------------------------------------------------
     def save(self, run: SavedRun) -> SavedRun:
         """Stores the run with every secret removed from its request (defence in depth)."""
-        run = replace(run, request=redact_request(run.request))
+        run = replace(run, request=mask_secrets(run.request))
         row = _as_dict(run)
         columns = list(row)
         values = tuple(json.dumps(row[c], ensure_ascii=False) if c in _JSON else row[c] for c in columns)
@@ -169,7 +169,7 @@ class RunStore:
         run = self.get(run_id)
         if run is None:
             raise KeyError(run_id)
-        data = _as_dict(replace(run, request=redact_request(run.request)))
+        data = _as_dict(replace(run, request=mask_secrets(run.request)))
         data.pop("owner")
         return {"format": BUNDLE_FORMAT, "version": BUNDLE_VERSION, "run": data}
 

@@ -3,10 +3,9 @@ in chunks of a configurable size with a configurable pause between them (× spee
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
-_AGENT_ID = re.compile(r"^[a-z][a-z0-9_]+$")
+from fruxon_playground.contract import is_slug
 
 
 def replay_files(directory: str | None) -> dict[str, Path]:
@@ -16,7 +15,7 @@ def replay_files(directory: str | None) -> dict[str, Path]:
     root = Path(directory)
     if not root.is_dir():
         raise FileNotFoundError(f"replay directory {directory!r} does not exist")
-    return {p.stem: p for p in sorted(root.glob("*.sse")) if _AGENT_ID.match(p.stem)}
+    return {p.stem: p for p in sorted(root.glob("*.sse")) if is_slug(p.stem)}
 
 
 def chunks(payload: bytes, size: int) -> list[bytes]:

@@ -25,7 +25,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from fruxon_playground.sandbox import catalog, engine, replay, validation
+from fruxon_playground.contract import normalize_enum, validation
+from fruxon_playground.contract.enums import RECORD_STATUSES
+from fruxon_playground.sandbox import catalog, engine, replay
 from fruxon_playground.sandbox.config import SandboxConfig
 from fruxon_playground.sandbox.engine import PlannedEvent, RunPlan, RunSpec
 from fruxon_playground.sandbox.faults import FAULT_HEADER, Faults, FaultSpecError, parse_faults
@@ -776,9 +778,7 @@ def create_app(config: SandboxConfig) -> FastAPI:
         agent_exists(request, agent_id)
         statuses = []
         for value in query_values(request, "status"):
-            normalized = value.upper().replace("-", "_")
-            match = next((s for s in ("IN_PROGRESS", "WAITING_FOR_ASYNC", "COMPLETED", "FAILED", "CANCELLED", "REJECTED")
-                          if s.replace("_", "") == normalized.replace("_", "")), None)
+            match = next((s for s in RECORD_STATUSES if normalize_enum(s) == normalize_enum(value)), None)
             if match is None:
                 raise Problem(400, f"Unknown status {value!r}.", errors={"status": [f"unknown value {value!r}"]})
             statuses.append(match)

@@ -18,10 +18,18 @@ import math
 import re
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from functools import lru_cache
 from math import isfinite
 from typing import Any, NamedTuple
 
+from fruxon_playground.contract.enums import (
+    FAILURE_STATUSES,
+    IN_FLIGHT_STATUSES,
+    LIVE_RECORD_STATUSES,
+    SUCCESS_STATUSES,
+    WAITING_STATUSES,
+    ZERO_VALUES,
+    normalize_enum,
+)
 from fruxon_playground.trace.model import Kind, Span, Status, Trace
 
 MAX_DEPTH = 12  # like the SDK: a step sits at most 12 levels below its root (it exists to stop cycles)
@@ -35,16 +43,11 @@ _KINDS = {
     "JUDGE": Kind.JUDGE, "JUDGESTEP": Kind.JUDGE,
     "SUMMARIZATION": Kind.SUMMARIZATION, "SUMMARIZATIONSTEP": Kind.SUMMARIZATION,
 }  # fmt: skip
-_ZERO_VALUES = {"", "UNSPECIFIED", "UNKNOWN", "UNDEFINED", "NONE"}  # documented "no value" enums
-_FAILED = {"ERROR", "FAILED", "FAILURE", "CANCELLED", "CANCELED"}
-_SUCCEEDED = {"SUCCESS", "COMPLETED", "OK", "SUCCEEDED", "DONE"}
-_IN_FLIGHT = {"RUNNING", "INPROGRESS", "PENDING", "STARTED", "WAITINGFORHUMAN", "WAITINGFORASYNC"}
-_LIVE_RUN_STATUSES = {"INPROGRESS", "WAITINGFORASYNC", "WAITINGFORHUMAN", "RUNNING"}
+_LIVE_RUN_STATUSES = LIVE_RECORD_STATUSES | WAITING_STATUSES | {"RUNNING"}
 # What makes a dict a step.
 _STEP_KEYS = ("type", "displayName", "steps", "llmStepTrace", "toolTrace", "hitlTrace")
 _FRAME_KEYS = ("id", *_STEP_KEYS)  # a step_trace payload always has an id
 _JSON_TEXT_LAYERS = 3  # JSON text, JSON text inside it, and one more for good measure
-_NORMALISE = str.maketrans("", "", "_- ")
 _FIRST_CHARACTER = re.compile(r"\s*(\S)")
 _MAYBE_JSON = '{["' + " \t\r\n"  # how JSON text can start (an empty string is "in" it too: harmless)
 
@@ -101,18 +104,6 @@ def _cyclic_gc_paused() -> Iterator[None]:
     finally:
         if was_enabled:
             gc.enable()
-
-
-@lru_cache(maxsize=1024)
-def _enum_key(text: str) -> str:
-    return text.upper().translate(_NORMALISE)
-
-
-def _normalise(value: Any) -> str:
-    """Enums are compared case-insensitively with `_`, `-` and spaces removed (contract §1)."""
-    if type(value) is str:
-        return _enum_key(value)
-    return "" if value is None else _enum_key(str(value))
 
 
 def _text(value: Any) -> str:
@@ -233,7 +224,7 @@ def _tool_name(tool_trace: dict[str, Any] | None) -> str | None:
 
 def _kind_without_type(raw_type: str, llm: Any, tool: Any, hitl: Any, notes: _Notes) -> Kind:
     """The kind of a step whose `type` we do not know: from its payload when it has no type at all."""
-    if _normalise(raw_type) not in _ZERO_VALUES:
+    if normalize_enum(raw_type) not in ZERO_VALUES:
         notes.add("unknown_kind", repr(raw_type))
         return Kind.UNKNOWN
     if llm is not None:
@@ -281,18 +272,18 @@ def _own_fields(node: dict[str, Any], notes: _Notes) -> tuple[Any, ...]:
         if reported is not None:  # negative while the step has a real end: the number is wrong, not the end
             notes.add("negative_duration", repr(get("id")))
 
-    status_key = _enum_key(raw_status)
-    if status_key in _FAILED or error is not None:
+    status_key = normalize_enum(raw_status)
+    if status_key in FAILURE_STATUSES or error is not None:
         status = Status.ERROR
-    elif open_ or status_key in _IN_FLIGHT:
+    elif open_ or status_key in IN_FLIGHT_STATUSES:
         status = Status.RUNNING
-    elif status_key in _SUCCEEDED or (
-        status_key in _ZERO_VALUES and (end is not None or duration is not None)
+    elif status_key in SUCCESS_STATUSES or (
+        status_key in ZERO_VALUES and (end is not None or duration is not None)
     ):
         status = Status.SUCCESS  # a finished step with the zero-value status is how the SDK reads success
     else:
         status = Status.UNKNOWN
-        if status_key not in _ZERO_VALUES:
+        if status_key not in ZERO_VALUES:
             notes.add("unknown_status", repr(raw_status))
 
     name = get("displayName")
@@ -317,7 +308,7 @@ def _own_fields(node: dict[str, Any], notes: _Notes) -> tuple[Any, ...]:
     else:
         arguments = get("arguments")
         arguments = None if arguments is None else _payload(arguments)
-    kind = _KINDS.get(_enum_key(raw_type)) or _kind_without_type(raw_type, llm, tool, hitl, notes)
+    kind = _KINDS.get(normalize_enum(raw_type)) or _kind_without_type(raw_type, llm, tool, hitl, notes)
     return (name, kind, raw_type, status, raw_status, error, start, end, duration, tokens_in, tokens_out, cost,
             model, _tool_name(tool), arguments, _result(get("result")), llm, hitl, node)  # fmt: skip
 
@@ -804,7 +795,7 @@ def _trace(spans: dict[str, Span], roots: tuple[str, ...], header: dict[str, Any
         output_tokens=_header_or(
             header, "outputTokens", _int, sum(spans[r].subtree_output_tokens for r in roots)
         ),
-        is_live=running or header_open or _normalise(run_status) in _LIVE_RUN_STATUSES,
+        is_live=running or header_open or normalize_enum(run_status) in _LIVE_RUN_STATUSES,
         orphans=tuple(span.id for span in spans.values() if span.orphan),
         warnings=notes.lines(),
         raw={key: value for key, value in header.items() if key != "traces"},

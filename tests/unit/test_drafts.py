@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+from fruxon_playground.contract.validation import validate_test_body
 from fruxon_playground.drafts import (
     MASK,
     TEMPLATES,
@@ -16,7 +17,6 @@ from fruxon_playground.drafts import (
     strip_secrets,
     sync_parameters_metadata,
 )
-from fruxon_playground.sandbox.validation import validate_test_body
 
 SECRETS = ("sk-live-abcdef123456", "t0ken-value-xyz", "sk-abcdefghijkl", "hunter2-password")
 
@@ -95,7 +95,7 @@ def test_sync_without_an_entry_step_changes_nothing() -> None:
 def test_strip_secrets_masks_secrets_and_keeps_everything_else() -> None:
     original = copy.deepcopy(SECRETIVE)
     masked = strip_secrets(SECRETIVE)
-    assert SECRETIVE == original  # the input is not touched
+    assert original == SECRETIVE  # the input is not touched
     llm = masked["llmConfigs"][0]
     assert llm["parameters"]["apiKey"] == MASK
     assert llm["parameters"]["temperature"] == 0.2 and llm["parameters"]["maxTokens"] == 1024

@@ -12,13 +12,15 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from fruxon_playground.contract.enums import normalize_enum as _norm
+from fruxon_playground.contract.slugs import MAX_ENVIRONMENT_SLUG, SLUG
+
 STEP_TYPES = {"ENTRY_POINT", "EXIT_POINT", "AGENT", "TOOL", "CLAUDE_BOX"}
 MODES = {"UNSPECIFIED", "PRODUCTION", "SANDBOX"}
 EXECUTE_KEYS = {"parameters", "attachments", "chatUser", "sessionId", "environmentSlug", "mode"}
 TEST_KEYS = {"assets", "flow", "parametersMetadata", "subAgents", "parameters", "attachments", "integrationConfigs",
              "integrationBindings", "llmConfigs", "baseRevision", "mode", "sessionId"}
 DRAFT_RUN_KEYS = {"parameters", "attachments", "sessionId", "mode", "environmentSlug"}
-SLUG = re.compile(r"^[a-z][a-z0-9_]+$")
 PLACEHOLDER = re.compile(r"\{\{\s*([^{}]*?)\s*\}\}")
 PLACEHOLDER_FORMS = re.compile(r"^(param|input)\.([A-Za-z0-9_\-]+)$|^step\.([A-Za-z0-9_\-]+)\.output$")
 
@@ -55,14 +57,10 @@ class TestInput:
     assets: list[dict[str, Any]] = field(default_factory=list)
 
 
-def _norm(value: Any) -> str:
-    return str(value or "").upper().replace("_", "").replace("-", "")
-
-
 def validate_environment_slug(slug: Any) -> list[Problem]:
     if slug is None:
         return []
-    if not isinstance(slug, str) or not SLUG.match(slug) or len(slug) > 64:
+    if not isinstance(slug, str) or not SLUG.match(slug) or len(slug) > MAX_ENVIRONMENT_SLUG:
         return [Problem("environmentSlug", "environmentSlug must match ^[a-z][a-z0-9_]+$ and be at most 64 characters.")]
     return []
 

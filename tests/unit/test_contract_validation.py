@@ -6,8 +6,8 @@ import copy
 
 import pytest
 
+from fruxon_playground.contract.validation import RequestInvalid, validate_execute_body, validate_test_body
 from fruxon_playground.drafts import TEMPLATES
-from fruxon_playground.sandbox.validation import RequestInvalid, validate_execute_body, validate_test_body
 
 META = [
     {"name": "question", "type": "STRING", "required": True},
