@@ -1,9 +1,6 @@
-"""Run history in the UI: the shared store, saving finished runs, and drawing a saved run."""
+"""Run history in the UI: the one store of the server, the History table, and re-running a saved run."""
 
 from __future__ import annotations
-
-import json
-from typing import Any
 
 import pandas as pd
 import streamlit as st
@@ -12,9 +9,8 @@ from components import state
 from components.draft_editor import load_base
 from components.live_panel import format_ms
 from components.parameter_form import set_form_values
-from components.run_result import run_trace, trace_section
+from components.safe import md
 from fruxon_playground.history import HistoryUnavailable, RunStore, SavedRun
-from fruxon_playground.runs.handle import RunHandle, RunSnapshot
 from fruxon_playground.settings import PlaygroundSettings
 
 
@@ -30,50 +26,9 @@ def _store(path: str) -> RunStore | str:
 def run_store() -> RunStore | None:
     store = _store(PlaygroundSettings.from_environment().history_path)
     if isinstance(store, str):
-        st.warning(f"Run history is off: {store}")
+        st.warning("Run history is off: " + md(store))
         return None
     return store
-
-
-def saved_run_from(handle: RunHandle, snapshot: RunSnapshot, *, base_url: str, tenant: str, owner: str) -> SavedRun:
-    view = snapshot.view
-    trace = run_trace(snapshot) or {}
-    response: dict[str, Any] | None = None
-    if snapshot.response is not None:
-        response = snapshot.response.dump()
-    elif view.done is not None and view.done.raw:
-        try:
-            response = json.loads(view.done.raw)
-        except ValueError:
-            response = {"_raw": view.done.raw}
-    error = snapshot.failure.message if snapshot.failure else view.error_message
-    return SavedRun(
-        kind=handle.kind.value, agent_id=handle.agent, request=handle.request, status=view.phase.value, owner=owner,
-        base_url=base_url, tenant=tenant, error=error, started_at_ms=handle.started_at_wall_ms,
-        duration_ms=snapshot.elapsed_ms, total_cost=float(trace.get("totalCost") or 0.0),
-        input_tokens=int(trace.get("inputTokens") or view.usage.get("inputTokens") or 0),
-        output_tokens=int(trace.get("outputTokens") or view.usage.get("outputTokens") or 0),
-        execution_record_id=view.execution_record_id, session_id=view.session_id,
-        environment_slug=handle.request.get("environmentSlug"), response=response,
-        events=[{"event": r.event.event, "data": r.event.raw, "t_ms": round(r.t_ms, 1)} for r in snapshot.received],
-        trace=trace or None,
-    )
-
-
-def save_finished_run(handle: RunHandle, snapshot: RunSnapshot, *, base_url: str, tenant: str) -> None:
-    """Saves each finished run once (success, failure, stop or interruption alike)."""
-    if getattr(handle, "saved_id", None) or getattr(handle, "is_replay", False):
-        return
-    store = run_store()
-    if store is None:
-        return
-    try:
-        saved = store.save(saved_run_from(handle, snapshot, base_url=base_url, tenant=tenant,
-                                          owner=st.session_state[state.OWNER]))
-    except HistoryUnavailable as exc:
-        st.warning(f"This run was not saved: {exc}")
-        return
-    handle.saved_id = saved.id  # type: ignore[attr-defined]
 
 
 def prepare_rerun(run: SavedRun) -> None:
@@ -98,26 +53,8 @@ def runs_frame(runs: list[SavedRun]) -> pd.DataFrame:
     )
 
 
-def draw_saved_run(run: SavedRun, *, key: str) -> None:
-    """A saved run, read-only: what was asked, what came back, the events and the trace."""
-    where = f"{run.base_url or ''} · tenant {run.tenant or '—'}"
-    st.caption(f"{run.kind} · {run.agent_id} · {run.status} · {format_ms(run.duration_ms)} · ${run.total_cost:.7f} · "
-               f"{run.input_tokens + run.output_tokens:,} tokens · {where}")
-    if run.error:
-        st.error(run.error)
-    answer = (run.response or {}).get("response")
-    if answer is None and run.events:
-        answer = "".join(json.loads(e["data"]).get("chunk", "") for e in run.events
-                         if e["event"] == "text" and e["data"].startswith("{"))
-    if answer:
-        st.caption("Response")
-        st.text(answer)
-    with st.expander("Request (secrets removed)"):
-        st.json(run.request)
-    if run.events:
-        with st.expander(f"Events ({len(run.events)})"):
-            st.dataframe(pd.DataFrame(run.events, columns=["t_ms", "event", "data"]), hide_index=True, width="stretch",
-                         height=260)
-    st.subheader("Trace")
-    trace_section(run.trace, key=f"{key}.trace")
-
+def saved_run_caption(run: SavedRun) -> str:
+    """Where and when a saved run ran, escaped (agent ids, URLs and tenants are untrusted)."""
+    when = pd.Timestamp(run.created_at_ms, unit="ms", tz="UTC").strftime("%Y-%m-%d %H:%M UTC")
+    return " · ".join([when, md(run.agent_id, limit=80), f":{run.kind}", md(run.base_url or "", limit=120),
+                       f"tenant {md(run.tenant or '—', limit=80)}"])

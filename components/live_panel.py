@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
 import streamlit as st
 
-from fruxon_playground.runs.fold import Phase, RunView, StepRow, ToolCard
+from components.safe import md
+from fruxon_playground.runs.fold import Phase, RunState, StepRow, ToolCard
 from fruxon_playground.runs.handle import RunHandle, RunSnapshot
 
 REDRAW_S = 0.06
@@ -29,9 +29,11 @@ PARAGRAPH_SOFT_LIMIT = 1_500  # long unbroken text is split into blocks so each 
 # Streamlit's own icon font and badges: they render the same everywhere (no emoji font needed).
 PHASE_BADGE = {
     Phase.CONNECTING: ("gray", ":material/hourglass_top:", "Connecting"),
-    Phase.RUNNING: ("blue", ":material/stream:", "Streaming"),
+    Phase.RUNNING: ("blue", ":material/stream:", "Running"),
+    Phase.RESUMING: ("blue", ":material/resume:", "Resuming after your decision"),
     Phase.COMPLETED: ("green", ":material/check_circle:", "Completed"),
     Phase.WAITING_FOR_HUMAN: ("orange", ":material/front_hand:", "Waiting for approval"),
+    Phase.REJECTED: ("red", ":material/block:", "Rejected"),
     Phase.FAILED: ("red", ":material/error:", "Failed"),
     Phase.INTERRUPTED: ("orange", ":material/link_off:", "Interrupted"),
     Phase.STOPPED: ("gray", ":material/stop_circle:", "Stopped"),
@@ -64,14 +66,15 @@ def format_ms(ms: float | None) -> str:
     return f"{ms / 1000:.2f} s"
 
 
-def stats_line(snapshot: RunSnapshot) -> str:
-    view, health = snapshot.view, snapshot.view.health
-    parts = [phase_badge(view.phase), f"elapsed {format_ms(snapshot.elapsed_ms)}"]
-    if snapshot.response is None:
+def stats_line(snapshot: RunSnapshot, *, streamed: bool) -> str:
+    """The panel's first line: the phase, elapsed time and, for streams, how the stream is doing."""
+    state, health = snapshot.state, snapshot.state.health
+    parts = [phase_badge(state.phase), format_ms(snapshot.elapsed_ms)]
+    if streamed and health.event_count:
         parts += [
             f"first text {format_ms(health.first_text_ms)}",
             f"{health.event_count} events",
-            f"{health.events_per_second(None if snapshot.finished else snapshot.elapsed_ms):.0f} ev/s",
+            f"{health.events_per_second(None if snapshot.finished else snapshot.elapsed_ms):.0f} events/s",
             f"max gap {format_ms(health.max_gap_ms)}",
         ]
         if health.stalls:
@@ -92,11 +95,11 @@ def steps_frame(steps: list[StepRow]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["Step", "Type", "Status", "Duration"])
 
 
-def ordered_steps(view: RunView) -> list[StepRow]:
+def ordered_steps(state: RunState) -> list[StepRow]:
     """Parents before children, siblings in arrival order."""
     children: dict[str | None, list[StepRow]] = {}
-    for step in view.steps.values():
-        parent = step.parent_id if step.parent_id in view.steps else None
+    for step in state.steps.values():
+        parent = step.parent_id if step.parent_id in state.steps else None
         children.setdefault(parent, []).append(step)
     ordered: list[StepRow] = []
     stack = list(reversed(children.get(None, [])))
@@ -115,81 +118,68 @@ def _json_text(value: Any) -> str:
 
 def draw_tool_card(card: ToolCard) -> None:
     with st.container(border=True):
-        if card.status == "running":
+        if card.running:
             badge = ":blue-badge[:material/pending: running]"
         elif card.failed:
-            badge = f":red-badge[:material/error: {card.status}]"
+            badge = f":red-badge[:material/error: {md(card.status, limit=40)}]"
         else:
-            badge = f":green-badge[:material/check: {card.status}]"
+            badge = f":green-badge[:material/check: {md(card.status, limit=40)}]"
         extra = " · result without a call" if card.orphan else ""
         st.markdown(f"{badge} · {format_ms(card.duration_ms)}{extra}")
         st.text(f"{card.display_name} ({card.name})")
         st.caption("Arguments")
         st.code(_json_text(card.arguments), language="json", wrap_lines=True, height=min(200, 40 + 20 * _json_text(card.arguments).count(chr(10))))
-        if card.status != "running":
+        if not card.running:
             shown = card.error if card.error else card.result
             st.caption("Error" if card.error else "Result")
             st.code(_json_text(shown), language="json", wrap_lines=True, height=min(240, 40 + 20 * _json_text(shown).count(chr(10))))
 
 
-@dataclass
-class _Slots:
-    stats: Any
-    stop: Any
-    text: Any
-    steps: Any
-    tools: Any
-    usage: Any
-    tail: Any
+def _stop(handle: RunHandle) -> None:
+    """Stop's callback: it runs before the page script, so the form's Run buttons draw enabled."""
+    handle.cancel()
+    handle.wait(1.5)
+
+
+def stop_button(handle: RunHandle, *, key: str) -> None:
+    st.button("Stop run", icon=":material/stop_circle:", key=key, on_click=_stop, args=(handle,),
+              help="Close the connection now; everything received so far is kept and saved")
 
 
 class LivePanel:
-    """Creates the panel's layout in the current container; `follow()` keeps it current."""
+    """A run while it runs: draws the layout once, then `follow()` redraws only what changed."""
 
     def __init__(self, handle: RunHandle, *, key: str) -> None:
         self.handle = handle
         self.key = key
+        self.streamed = handle.kind.streamed
 
     def draw(self) -> RunSnapshot:
         snapshot = self.handle.snapshot()
-        stats_col, stop_col = st.columns([6, 1], vertical_alignment="center")
-        self.slots = _Slots(
-            stats=stats_col.empty(),
-            stop=stop_col.empty(),
-            text=None,
-            steps=None,
-            tools=None,
-            usage=None,
-            tail=None,
-        )
-        self.slots.stats.markdown(stats_line(snapshot))
-        stop_help = "Close the stream; everything received is kept"
-        if not snapshot.finished and self.slots.stop.button("Stop", icon=":material/stop:", key=f"{self.key}.stop", help=stop_help):
-            self.handle.cancel()
-            self.handle.wait(1.0)
-            snapshot = self.handle.snapshot()
-            self.slots.stats.markdown(stats_line(snapshot))
-        st.caption("Response")
-        self.slots.text = st.container()
+        stats_col, stop_col = st.columns([5, 2], vertical_alignment="center")
+        self._stats = stats_col.empty()
+        self._stats.markdown(stats_line(snapshot, streamed=self.streamed))
+        if not snapshot.finished:
+            with stop_col:
+                stop_button(self.handle, key=f"{self.key}.stop")
+        self._text = st.container()
         self._text_slots: list[Any] = []
         self._drawn_blocks: list[str] = []
-        self._draw_text(snapshot.view.text)
-        self.slots.usage = st.empty()
-        self._draw_usage(snapshot.view)
-        st.caption("Steps")
-        self.slots.steps = st.empty()
-        self._draw_steps(snapshot.view)
-        st.caption("Tool calls")
-        self.slots.tools = st.container()
+        self._draw_text(snapshot.state)
+        self._usage = st.empty()
+        self._draw_usage(snapshot.state)
+        self._tools = st.container()
         self._tool_slots: dict[str, Any] = {}
         self._drawn_tools: dict[str, ToolCard] = {}
-        self._draw_tools(snapshot.view)
-        self.slots.tail = st.empty()
+        self._draw_tools(snapshot.state)
+        self._steps = st.empty()
+        self._draw_steps(snapshot.state)
+        self._tail = st.empty()
         self._last = snapshot
         return snapshot
 
     def follow(self) -> None:
-        """Redraws while the run is live; returns once it ended (after one full rerun)."""
+        """Redraws while the run is live; once it ended, one full rerun draws the finished run."""
         if self._last.finished:
             return
         while True:
@@ -201,72 +191,76 @@ class LivePanel:
 
     # -- incremental drawing ------------------------------------------------------------------
     def _redraw(self, snapshot: RunSnapshot) -> None:
-        previous = self._last.view
-        view = snapshot.view
-        self.slots.stats.markdown(stats_line(snapshot))  # always: it also lets a click interrupt us
-        if view.text != previous.text:
-            self._draw_text(view.text)
-        if view.steps is not previous.steps:
-            self._draw_steps(view)
-        if view.tools is not previous.tools:
-            self._draw_tools(view)
-        if view.usage is not previous.usage:
-            self._draw_usage(view)
-        if len(snapshot.received) != len(self._last.received):
+        previous, state = self._last.state, snapshot.state
+        self._stats.markdown(stats_line(snapshot, streamed=self.streamed))  # always: it lets a click interrupt us
+        if state.text != previous.text or state.phase is not previous.phase:
+            self._draw_text(state)
+        if state.steps is not previous.steps:
+            self._draw_steps(state)
+        if state.tools is not previous.tools:
+            self._draw_tools(state)
+        if state.usage is not previous.usage:
+            self._draw_usage(state)
+        if self.streamed and len(snapshot.received) != len(self._last.received):
             self._draw_tail(snapshot)
         self._last = snapshot
 
-    def _draw_text(self, text: str) -> None:
-        blocks = split_blocks(text) if text else []
+    def _draw_text(self, state: RunState) -> None:
+        blocks = split_blocks(state.text) if state.text else []
         for index, block in enumerate(blocks):
             if index < len(self._drawn_blocks) and self._drawn_blocks[index] == block:
                 continue
             while index >= len(self._text_slots):
-                self._text_slots.append(self.slots.text.empty())
+                self._text_slots.append(self._text.empty())
             self._text_slots[index].text(block)
             if index < len(self._drawn_blocks):
                 self._drawn_blocks[index] = block
             else:
                 self._drawn_blocks.append(block)
-        if not blocks and not self._text_slots:
-            self._text_slots.append(self.slots.text.empty())
-            self._text_slots[0].caption("Waiting for the first words…")
+        if not blocks:
+            if not self._text_slots:
+                self._text_slots.append(self._text.empty())
+            waiting = "Waiting for the first words…" if self.streamed else "Waiting for the answer (a sync run answers all at once)…"
+            if state.phase.is_final:
+                self._text_slots[0].empty()
+            else:
+                self._text_slots[0].caption(waiting)
 
-    def _draw_steps(self, view: RunView) -> None:
-        steps = ordered_steps(view)
-        if not steps:
-            self.slots.steps.caption("No step events (deployed streams carry none).")
-            return
-        self.slots.steps.dataframe(steps_frame(steps), hide_index=True, width="stretch")
+    def _draw_steps(self, state: RunState) -> None:
+        steps = ordered_steps(state)
+        if steps:
+            with self._steps.container():
+                st.caption("Steps")
+                st.dataframe(steps_frame(steps), hide_index=True, width="stretch")
 
-    def _draw_tools(self, view: RunView) -> None:
-        if not view.tools and not self._tool_slots:
-            self._tool_slots["__none__"] = self.slots.tools.empty()
-            self._tool_slots["__none__"].caption("No tool calls yet.")
-            return
-        none_slot = self._tool_slots.pop("__none__", None)
-        if none_slot is not None:
-            none_slot.empty()
-        for tool_id, card in view.tools.items():
+    def _draw_tools(self, state: RunState) -> None:
+        for tool_id, card in state.tools.items():
             if self._drawn_tools.get(tool_id) == card:
                 continue
             slot = self._tool_slots.get(tool_id)
             if slot is None:
-                slot = self._tool_slots[tool_id] = self.slots.tools.empty()
+                slot = self._tool_slots[tool_id] = self._tools.empty()
             with slot.container():
                 draw_tool_card(card)
             self._drawn_tools[tool_id] = card
 
-    def _draw_usage(self, view: RunView) -> None:
-        if view.usage:
-            names = {"inputTokens": "in", "outputTokens": "out", "cachedTokens": "cached", "thinkingTokens": "thinking",
-                     "cacheWriteTokens": "cache write", "webSearchCalls": "web searches"}
-            parts = [f"{v:,} {names.get(k, k)}" for k, v in view.usage.items() if v or k in ("inputTokens", "outputTokens")]
-            self.slots.usage.caption("Tokens: " + " · ".join(parts))
+    def _draw_usage(self, state: RunState) -> None:
+        if state.usage:
+            self._usage.caption(usage_line(state))
 
     def _draw_tail(self, snapshot: RunSnapshot) -> None:
         tail = snapshot.received[-8:]
         frame = pd.DataFrame(
             [{"t": format_ms(r.t_ms), "event": r.event.event, "data": r.event.raw[:160]} for r in tail]
         )
-        self.slots.tail.dataframe(frame, hide_index=True, width="stretch")
+        self._tail.dataframe(frame, hide_index=True, width="stretch")
+
+
+USAGE_NAMES = {"inputTokens": "in", "outputTokens": "out", "cachedTokens": "cached", "thinkingTokens": "thinking",
+               "cacheWriteTokens": "cache write", "webSearchCalls": "web searches"}
+
+
+def usage_line(state: RunState) -> str:
+    parts = [f"{v:,} {USAGE_NAMES.get(k, md(k))}" for k, v in state.usage.items()
+             if v or k in ("inputTokens", "outputTokens")]
+    return "Tokens: " + " · ".join(parts)

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 import pandas as pd
 import streamlit as st
 
 from components.live_panel import format_ms
+from components.safe import md
 from components.trace_viewer import trace_viewer
+from fruxon_playground.runs import lifecycle as lc
 from fruxon_playground.runs.fold import Phase, Received
-from fruxon_playground.runs.handle import RequestFailure, RunSnapshot
+from fruxon_playground.runs.handle import RunSnapshot
 from fruxon_playground.trace import build_trace
 
 
@@ -22,89 +25,89 @@ def _money(value: Any) -> str:
         return "—"
 
 
-def run_trace(snapshot: RunSnapshot) -> dict[str, Any] | None:
-    """The ExecutionTrace of a finished run: from the sync response or the `done` event."""
-    if snapshot.response is not None and snapshot.response.trace is not None:
-        return snapshot.response.trace.model_dump(by_alias=True, exclude_unset=True)
-    done = snapshot.view.done
-    if done is not None and done.trace is not None:
-        return done.trace.model_dump(by_alias=True, exclude_unset=True)
-    return None
-
-
 def summary(snapshot: RunSnapshot) -> None:
-    view = snapshot.view
-    trace = run_trace(snapshot) or {}
-    tokens_in = trace.get("inputTokens", view.usage.get("inputTokens"))
-    tokens_out = trace.get("outputTokens", view.usage.get("outputTokens"))
+    """Cost, tokens, duration and revision of a finished run, then its ids and files."""
+    state = snapshot.state
+    trace = state.trace or {}
+    tokens_in = trace.get("inputTokens", state.usage.get("inputTokens"))
+    tokens_out = trace.get("outputTokens", state.usage.get("outputTokens"))
     server_ms = trace.get("duration")
     duration = server_ms if isinstance(server_ms, int | float) and server_ms >= 0 else snapshot.elapsed_ms
-    revision = trace.get("agentRevision")
-    shown_revision = "draft" if isinstance(revision, int) and revision <= 0 else (revision if revision is not None else "—")
     st.markdown(
         f"**Cost** {_money(trace.get('totalCost')) if trace else '—'} · "
-        f"**Tokens** {tokens_in or 0:,} in / {tokens_out or 0:,} out · "
-        f"**Duration** {format_ms(duration)} · **Revision** {shown_revision}"
+        f"**Tokens** {_count(tokens_in)} in / {_count(tokens_out)} out · "
+        f"**Duration** {format_ms(duration)} · **Revision** {revision_label(state.revision)}"
     )
     ids = []
-    if view.session_id:
-        ids.append(f"session `{view.session_id}`")
-    if view.execution_record_id:
-        ids.append(f"execution record `{view.execution_record_id}`")
+    if state.session_id:
+        ids.append(f"session {md(state.session_id, limit=80)}")
+    if state.execution_record_id:
+        ids.append(f"execution record {md(state.execution_record_id, limit=80)}")
     if ids:
         st.caption(" · ".join(ids))
-    links = []
-    if snapshot.response is not None and snapshot.response.links:
-        links = [link.model_dump(by_alias=True, exclude_none=True) for link in snapshot.response.links]
-    elif view.done is not None and view.done.links:
-        links = [link.model_dump(by_alias=True, exclude_none=True) for link in view.done.links]
-    if links:
+    if state.links:
         st.caption("Files the run produced or referenced")
-        st.dataframe(pd.DataFrame(links), hide_index=True, width="stretch")
+        st.dataframe(pd.DataFrame([{k: str(v) for k, v in link.items()} for link in state.links]), hide_index=True,
+                     width="stretch")
 
 
-def failure_message(failure: RequestFailure, *, tenant: str, agent: str, action: str) -> str:
-    """The sentence a user reads first: what happened and what to do about it."""
+def _count(value: Any) -> str:
+    return f"{value:,}" if isinstance(value, int) and not isinstance(value, bool) else "0"
+
+
+def revision_label(revision: int | None) -> str:
+    """`draft` for revisions ≤ 0 (contract §9.7: never "rev -1")."""
+    if revision is None:
+        return "—"
+    return "draft" if revision <= 0 else f"rev {revision}"
+
+
+def failure_message(failure: lc.RequestFailed, *, tenant: str, agent: str, action: str) -> str:
+    """The sentence a user reads first: what happened and what to do, then the server's words (escaped)."""
     status = failure.status
+    said = f" Server said: {md(failure.message)}" if failure.message else ""
+    tenant_md, agent_md = md(tenant, limit=80), md(agent, limit=80)
     if status == 401:
-        return f"The key was rejected for tenant “{tenant}”. Check the API key in the sidebar. Server said: {failure.message}"
+        return f"The key was rejected for tenant “{tenant_md}”. Check the API key in the sidebar.{said}"
     if status == 403:
-        return f"This key cannot access tenant “{tenant}”. Server said: {failure.message}"
+        return f"This key cannot access tenant “{tenant_md}”.{said}"
     if status == 404:
-        hint = " No deployed revision? Test the draft instead." if action == "execute" or action == "stream" else ""
-        return f"Not found: agent “{agent}” on tenant “{tenant}”.{hint} Server said: {failure.message}"
+        hint = " No deployed revision? Test the draft instead." if action in ("execute", "stream") else ""
+        return f"Not found: agent “{agent_md}” on tenant “{tenant_md}”.{hint}{said}"
     if status in (400, 422):
-        return f"Fix the request: {failure.message}"
-    if status == 429:
+        return f"Fix the request.{said}"
+    if status in (429, 503):
         wait = f" Try again in {failure.retry_after:.0f} s." if failure.retry_after else ""
-        return f"Rate limited.{wait} Runs are never retried automatically. Server said: {failure.message}"
-    if status == 503:
-        wait = f" Try again in {failure.retry_after:.0f} s." if failure.retry_after else ""
-        return f"The service is unavailable.{wait} Server said: {failure.message}"
+        what = "Rate limited." if status == 429 else "The service is unavailable."
+        return f"{what}{wait} Runs are never retried automatically.{said}"
     if status is not None and status >= 500:
-        record = f" (execution record {failure.execution_record_id})" if failure.execution_record_id else ""
-        return f"The server failed{record}: {failure.message}"
-    return failure.message
+        record = f" (execution record {md(failure.execution_record_id, limit=80)})" if failure.execution_record_id else ""
+        return f"The server failed{record}.{said}"
+    return f"The request could not be sent ({md(failure.title, limit=80)}).{said}"
 
 
 def outcome_banner(snapshot: RunSnapshot, *, tenant: str, agent: str, action: str) -> None:
-    view = snapshot.view
-    if snapshot.failure is not None:
-        st.error(failure_message(snapshot.failure, tenant=tenant, agent=agent, action=action))
-        extra = {k: v for k, v in (snapshot.failure.field_errors or {}).items() if not k.startswith("parameters.")}
+    state = snapshot.state
+    if state.failure is not None:
+        st.error(failure_message(state.failure, tenant=tenant, agent=agent, action=action))
+        extra = {k: v for k, v in (state.failure.field_errors or {}).items() if not k.startswith("parameters.")}
         for field, messages in extra.items():
-            st.caption(f"{field}: " + "; ".join(messages))
-    elif view.phase is Phase.FAILED:
-        code = f" ({view.error_code})" if view.error_code else ""
-        st.error(f"The run failed{code}: {view.error_message}")
-    elif view.phase is Phase.INTERRUPTED:
-        st.warning(f"{view.error_message} Everything received so far is kept below.")
-    elif view.phase is Phase.STOPPED:
-        st.info("Stopped. The connection was closed; everything received so far is kept. The run may continue on the server.")
-    elif view.phase is Phase.WAITING_FOR_HUMAN:
-        st.warning("The run is waiting for a human to approve a tool call.")
-    if snapshot.view.after_terminal:
-        st.caption(f"{snapshot.view.after_terminal} event(s) arrived after the terminal event and were ignored.")
+            st.caption(f"{md(field, limit=80)}: " + "; ".join(md(m) for m in messages))
+    elif state.phase is Phase.FAILED:
+        code = f" ({md(state.error_code, limit=80)})" if state.error_code else ""
+        st.error(f"The run failed{code}: {md(state.error_message)}")
+    elif state.phase is Phase.REJECTED:
+        st.error(md(state.error_message or "The tool call was rejected."))
+    elif state.phase is Phase.INTERRUPTED:
+        st.warning(f"{md(state.error_message)} Everything received so far is kept below.")
+    elif state.phase is Phase.STOPPED:
+        st.info("Stopped. The connection was closed; everything received so far is kept. "
+                "The run may continue on the server.")
+    elif state.phase is Phase.WAITING_FOR_HUMAN:
+        note = f" {md(state.error_message)}" if state.error_message else ""
+        st.warning(f"The run is waiting for a person to approve a tool call.{note}")
+    if state.after_terminal:
+        st.caption(f"{state.after_terminal} event(s) arrived after the terminal event and were ignored.")
 
 
 def event_label(received: Received) -> str:
@@ -147,7 +150,7 @@ def _event_json(item: Received) -> Any:
         return {"_raw": raw}
 
 
-def trace_section(trace: dict[str, Any] | None, *, key: str) -> None:
+def trace_section(trace: Mapping[str, Any] | None, *, key: str) -> None:
     if not trace:
         st.caption("No trace yet: a run waiting for approval, or a failed run, has none.")
         return

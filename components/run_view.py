@@ -1,91 +1,138 @@
-"""One run on a page: the live panel while it streams, then the outcome, result, events and trace."""
+"""One run on a page — live, finished or saved — drawn by one code path.
+
+While a run runs, the live panel redraws what changed. Once it ended (or for a saved run) the page
+shows the outcome, the answer, the approval controls when a person must decide, the figures, and
+tabs with the trace, tool calls, steps, events and request right under the answer. The page never
+saves anything: the run handle saves itself.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
 import streamlit as st
 
+from components import state
+from components.approval import approval_controls
 from components.connection import Connection
-from components.history import save_finished_run
-from components.live_panel import LivePanel
-from components.run_result import event_log, outcome_banner, run_trace, summary, trace_section
-from fruxon_playground.runs.fold import Phase
-from fruxon_playground.runs.handle import RunHandle, RunKind, RunSnapshot
+from components.history import run_store
+from components.live_panel import (
+    LivePanel,
+    draw_tool_card,
+    ordered_steps,
+    split_blocks,
+    stats_line,
+    steps_frame,
+)
+from components.run_result import event_log, outcome_banner, summary, trace_section
+from fruxon_playground.contract import mask_secrets
+from fruxon_playground.runs import Phase, RunContext, RunHandle, RunKind, RunRecorder, RunSnapshot
 
 
-def start_run(conn: Connection, kind: RunKind, agent: str, request: dict[str, Any], state_key: str) -> RunHandle:
-    previous: RunHandle | None = st.session_state.get(state_key)
+class RunSource(Protocol):
+    """What a panel reads: a live `RunHandle` or a saved run (`FrozenRun`)."""
+
+    id: Any
+    kind: Any
+    agent: Any
+    request: Any
+
+    @property
+    def finished(self) -> bool: ...
+
+    def snapshot(self) -> RunSnapshot: ...
+
+
+def start_run(conn: Connection, kind: RunKind, agent: str, request: dict[str, Any], slot: str, *,
+              draft_revision: int | None = None) -> RunHandle:
+    """Starts a run that saves itself to the history store, and keeps its handle in `slot`."""
+    previous: RunHandle | None = st.session_state.get(slot)
     if previous is not None and not previous.finished:
         previous.cancel()
-    handle = RunHandle(kind, agent, request, conn.client).start()
-    st.session_state[state_key] = handle
+    store = run_store()
+    recorder = None
+    if store is not None:
+        settings = conn.settings
+        context = RunContext(owner=st.session_state[state.OWNER], base_url=settings.base_url, tenant=settings.tenant,
+                             secrets=(settings.api_key,))
+        recorder = RunRecorder(store, context)
+    handle = RunHandle(kind, agent, request, conn.client, recorder=recorder, draft_revision=draft_revision).start()
+    st.session_state[slot] = handle
     return handle
 
 
-def server_field_errors(handle: RunHandle | None) -> dict[str, list[str]]:
+def server_field_errors(run: RunSource | None) -> dict[str, list[str]]:
     """Per-field messages of a 400/422 answer, to be shown next to the fields that caused them."""
-    if handle is None or not handle.finished:
+    if run is None or not run.finished:
         return {}
-    failure = handle.snapshot().failure
+    failure = run.snapshot().state.failure
     return dict(failure.field_errors or {}) if failure is not None else {}
 
 
-def _continue_session(field_key: str, session_id: str) -> None:
-    st.session_state[field_key] = session_id
-
-
 class RunView:
-    def __init__(self, handle: RunHandle | None, conn: Connection | None, *, key: str, session_field: str) -> None:
-        self.handle = handle
+    def __init__(self, run: RunSource | None, conn: Connection | None, *, key: str) -> None:
+        self.run = run
         self.conn = conn
         self.key = key
-        self.session_field = session_field
         self.panel: LivePanel | None = None
         self.snapshot: RunSnapshot | None = None
 
-    @property
-    def waiting_for_approval(self) -> bool:
-        return self.snapshot is not None and self.snapshot.finished and self.snapshot.view.phase is Phase.WAITING_FOR_HUMAN
-
-    def draw(self) -> None:
-        if self.handle is None:
-            st.caption("Run the agent to see its answer, steps, tool calls and events here.")
+    def draw(self, *, empty_hint: str = "Run the agent to see its answer, tool calls, trace and events here.") -> None:
+        run = self.run
+        if run is None:
+            st.caption(empty_hint)
             return
-        handle = self.handle
-        st.subheader(f"{'Streamed' if handle.kind.streamed else 'Synchronous'} run · :{handle.kind.action}")
-        self.panel = LivePanel(handle, key=self.key)
-        self.snapshot = self.panel.draw()
-        if not self.snapshot.finished:
-            return
-        snapshot = self.snapshot
-        base_url, tenant = (self.conn.settings.base_url, self.conn.settings.tenant) if self.conn else ("", "")
-        save_finished_run(handle, snapshot, base_url=base_url, tenant=tenant)
-        outcome_banner(snapshot, tenant=tenant, agent=handle.agent, action=handle.kind.action)
-        if snapshot.failure is None or snapshot.view.health.event_count:
-            summary(snapshot)
-        session_id = snapshot.view.session_id
-        if session_id and self.session_field:
-            st.button(
-                "Continue this session",
-                icon=":material/forum:",
-                key=f"{self.key}.continue",
-                on_click=_continue_session,
-                args=(self.session_field, session_id),
-                help="Puts this run's session id into the form so the next run continues the conversation.",
-            )
-        if handle.kind.streamed:
-            with st.expander(f"Event log ({len(snapshot.received)} events)"):
-                event_log(snapshot.received, key=f"{self.key}.log")
-
-    def draw_trace(self) -> None:
-        """The finished run's trace, full width under the form and the run."""
-        if self.snapshot is None or not self.snapshot.finished:
-            return
-        st.divider()
-        st.subheader("Trace")
-        trace_section(run_trace(self.snapshot), key=f"{self.key}.trace.{self.handle.id}")
+        if not run.finished and isinstance(run, RunHandle):
+            self.panel = LivePanel(run, key=self.key)
+            self.snapshot = self.panel.draw()
+            if not self.snapshot.finished:
+                return
+        self.snapshot = run.snapshot()
+        self._draw_finished(run, self.snapshot)
 
     def follow(self) -> None:
         if self.panel is not None:
             self.panel.follow()
+
+    def _draw_finished(self, run: RunSource, snapshot: RunSnapshot) -> None:
+        state_ = snapshot.state
+        st.markdown(stats_line(snapshot, streamed=run.kind.streamed))
+        tenant = self.conn.settings.tenant if self.conn else ""
+        outcome_banner(snapshot, tenant=tenant, agent=run.agent, action=run.kind.action)
+        for block in split_blocks(state_.text) if state_.text else []:
+            st.text(block)
+        if state_.phase is Phase.WAITING_FOR_HUMAN and isinstance(run, RunHandle) and self.conn is not None:
+            approval_controls(self.conn, run, snapshot, key=self.key)
+        if state_.failure is None or state_.health.event_count:
+            summary(snapshot)
+        recorder_error = getattr(getattr(run, "recorder", None), "last_error", None)
+        if recorder_error:
+            st.warning("This run could not be saved to History: " + recorder_error)
+        self._tabs(run, snapshot)
+
+    def _tabs(self, run: RunSource, snapshot: RunSnapshot) -> None:
+        state_ = snapshot.state
+        steps = ordered_steps(state_)
+        labels = ["Trace", f"Tool calls ({len(state_.tools)})"]
+        if steps:
+            labels.append(f"Steps ({len(steps)})")
+        labels += [f"Events ({len(snapshot.received)})", "Request"]
+        tabs = dict(zip(labels, st.tabs(labels), strict=True))
+        with tabs["Trace"]:
+            trace_section(state_.trace, key=f"{self.key}.trace.{run.id}")
+        with tabs[labels[1]]:
+            if not state_.tools:
+                st.caption("This run called no tools.")
+            if state_.tools_from_trace:
+                st.caption("Read from the trace (this run's answer carried no tool events).")
+            for card in state_.tools.values():
+                draw_tool_card(card)
+        if steps:
+            with tabs[labels[2]]:
+                st.dataframe(steps_frame(steps), hide_index=True, width="stretch")
+        with tabs[labels[-2]]:
+            event_log(snapshot.received, key=f"{self.key}.log.{run.id}")
+        with tabs["Request"]:
+            st.caption(f"POST :{run.kind.action} · secrets removed")
+            recorder = run.recorder if isinstance(run, RunHandle) else None
+            st.json(mask_secrets(run.request, recorder.context.secrets if recorder else ()), expanded=False)

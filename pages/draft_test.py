@@ -3,7 +3,6 @@
 import streamlit as st
 
 from components import state
-from components.approval import approval_controls
 from components.attachments import attachments_editor
 from components.connection import require_agent
 from components.copy_as import copy_as
@@ -44,9 +43,6 @@ if clicked is not None:
     handle = start_run(conn, clicked, conn.agent, draft.request, state.DRAFT_RUN)
 
 with run_col:
-    view = RunView(handle, conn, key="draft.run", session_field="draft.session_id")
+    view = RunView(handle, conn, key="draft.run")
     view.draw()
-    if view.waiting_for_approval:
-        approval_controls(conn, view)
-view.draw_trace()
 view.follow()

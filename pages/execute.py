@@ -4,7 +4,6 @@ import streamlit as st
 
 from components import state
 from components.agent_info import load_agent, load_environments, load_parameters
-from components.approval import approval_controls
 from components.connection import require_agent
 from components.copy_as import copy_as, paste_curl
 from components.execute_form import apply_curl_to_form, execute_form
@@ -39,9 +38,6 @@ if form.run is not None and form.request is not None:
     handle = start_run(conn, form.run, agent.id, form.request, state.EXEC_RUN)
 
 with run_col:
-    view = RunView(handle, conn, key="execute.run", session_field="execute.session_id")
+    view = RunView(handle, conn, key="execute.run")
     view.draw()
-    if view.waiting_for_approval:
-        approval_controls(conn, view)
-view.draw_trace()
 view.follow()

@@ -5,10 +5,12 @@ import json
 import streamlit as st
 
 from components import state
-from components.history import draw_saved_run, prepare_rerun, run_store, runs_frame
+from components.history import prepare_rerun, run_store, runs_frame, saved_run_caption
 from components.run_view import RunView
+from components.safe import md
 from components.trace_compare import compare_runs
-from fruxon_playground.runs.handle import ReplayHandle, RunKind
+from fruxon_playground.runs import ReplayHandle, RunKind
+from fruxon_playground.runs.record import FrozenRun, received_of_saved
 
 state.require_app("pages/history.py")
 st.title("History")
@@ -21,10 +23,11 @@ shared_id = st.query_params.get("run")
 if shared_id:
     shared = store.get(shared_id)
     if shared is None:
-        st.error(f"No saved run has the id “{shared_id}” on this deployment.")
+        st.error(f"No saved run has the id “{md(shared_id, limit=80)}” on this deployment.")
     else:
         st.info("A shared run, read-only. Its request has no secrets; no key is needed to view it.")
-        draw_saved_run(shared, key=f"shared.{shared.id}")
+        st.caption(saved_run_caption(shared))
+        RunView(FrozenRun.of(shared), None, key=f"shared.{shared.id}").draw()
     if st.button("Back to my runs", icon=":material/arrow_back:"):
         st.query_params.clear()
         st.rerun()
@@ -71,7 +74,7 @@ speed = actions[1].selectbox("Replay speed", [1.0, 2.0, 5.0, 20.0], format_func=
                              label_visibility="collapsed", disabled=not run.streamed)
 if actions[2].button("Replay", icon=":material/play_circle:", disabled=not run.streamed,
                      help="Play the recorded stream in the live panel, with no API call"):
-    handle = ReplayHandle(RunKind(run.kind), run.agent_id, run.request, run.events, speed).start()
+    handle = ReplayHandle(RunKind(run.kind), run.agent_id, run.request, received_of_saved(run), speed).start()
     st.session_state["history.replay"] = (run.id, handle)
 actions[3].download_button("Export", json.dumps(store.export_bundle(run.id), indent=2, ensure_ascii=False),
                            file_name=f"run-{run.id[:8]}.json", mime="application/json", icon=":material/download:")
@@ -84,8 +87,9 @@ st.code(f"{st.context.url.split('?')[0].rstrip('/')}?run={run.id}", language=Non
 replay_of, replay = st.session_state.get("history.replay") or (None, None)
 if replay is not None and replay_of == run.id:
     st.subheader(f"Replay at {speed:g}×")
-    view = RunView(replay, st.session_state[state.CONNECTION], key=f"history.replay.{replay.id}", session_field="")
+    view = RunView(replay, None, key=f"history.replay.{replay.id}")
     view.draw()
     view.follow()
 else:
-    draw_saved_run(run, key=f"history.{run.id}")
+    st.caption(saved_run_caption(run))
+    RunView(FrozenRun.of(run), None, key=f"history.{run.id}").draw()

@@ -8,7 +8,7 @@
 """
 
 from fruxon_playground.api import events, models
-from fruxon_playground.api._streaming import EventStream, StreamOutcome
+from fruxon_playground.api._streaming import EventStream
 from fruxon_playground.api.client import FruxonClient, Summaries, Timeouts
 from fruxon_playground.api.errors import (
     AuthenticationError,
@@ -23,7 +23,6 @@ from fruxon_playground.api.errors import (
     RateLimitedError,
     ServerError,
     ServiceUnavailableError,
-    StreamError,
     StreamInterrupted,
     ValidationError,
 )
@@ -31,6 +30,6 @@ from fruxon_playground.api.errors import (
 __all__ = [
     "AuthenticationError", "ConflictError", "EventStream", "ForbiddenError", "FruxonAPIError", "FruxonClient",
     "FruxonConnectionError", "FruxonError", "FruxonTimeoutError", "MethodNotAllowedError", "NotFoundError",
-    "RateLimitedError", "ServerError", "ServiceUnavailableError", "StreamError", "StreamInterrupted",
-    "StreamOutcome", "Summaries", "Timeouts", "ValidationError", "events", "models",
+    "RateLimitedError", "ServerError", "ServiceUnavailableError", "StreamInterrupted",
+    "Summaries", "Timeouts", "ValidationError", "events", "models",
 ]

@@ -9,31 +9,22 @@ from __future__ import annotations
 import contextlib
 import socket
 import threading
-import time
-from array import array
 from collections.abc import Iterator
-from enum import StrEnum
 
 import httpx
 
 from fruxon_playground.api import errors as err
-from fruxon_playground.api.events import TERMINAL_EVENTS, DoneEvent, ErrorEvent, StreamEvent, parse_event
+from fruxon_playground.api.events import TERMINAL_EVENTS, StreamEvent, parse_event
 from fruxon_playground.api.sse import SSEDecoder
 
 
-class StreamOutcome(StrEnum):
-    OPEN = "open"  # still reading
-    COMPLETED = "completed"
-    WAITING_FOR_HUMAN = "waiting_for_human"
-    FAILED = "failed"  # an `error` event
-    INTERRUPTED = "interrupted"  # ended without done/error
-    STOPPED = "stopped"  # cancelled by us
-
-
-
-
 class EventStream:
-    """Iterate for typed events; `events` keeps every one with its arrival time."""
+    """Iterate for typed events, in arrival order; iteration ends after `done` or `error`.
+
+    A thin iterator (the shape of openai-python's `Stream`): it buffers nothing — whoever iterates
+    keeps what it needs. An end of input before a terminal event raises `StreamInterrupted`; after
+    `cancel()` the iteration just ends.
+    """
 
     def __init__(self, http: httpx.Client, request: httpx.Request, *, method: str, path: str) -> None:
         self._http = http
@@ -43,12 +34,7 @@ class EventStream:
         self._response: httpx.Response | None = None
         self._cancelled = threading.Event()
         self._lock = threading.Lock()
-        self.events: list[StreamEvent] = []  # every event received, in order
-        self.arrivals = array("d")  # time.monotonic() of each event's arrival (a flat array: no GC cost)
-        self.opened_at_wall_ms: int | None = None
-        self.outcome = StreamOutcome.OPEN
-        self.done: DoneEvent | None = None
-        self.error: ErrorEvent | None = None
+        self.received = 0  # how many events were yielded
 
     # -- context manager ---------------------------------------------------------------------------
     def __enter__(self) -> EventStream:
@@ -60,7 +46,6 @@ class EventStream:
             raise err.FruxonConnectionError(f"Cannot reach {self._request.url.host}: {exc.__class__.__name__}.") from exc
         with self._lock:
             self._response = response
-        self.opened_at_wall_ms = int(time.time() * 1000)
         if response.status_code >= 400:
             try:
                 body = response.read()
@@ -121,46 +106,23 @@ class EventStream:
         try:
             for chunk in self._response.iter_bytes():
                 for sse in decoder.feed(chunk):
-                    event = self._record(sse)
+                    event = parse_event(sse)
+                    self.received += 1
                     yield event
-                    if self.outcome is not StreamOutcome.OPEN:
+                    if event.event in TERMINAL_EVENTS:
                         return
-            for sse in [] if self._cancelled.is_set() else decoder.flush():
-                event = self._record(sse)
-                yield event
-                if self.outcome is not StreamOutcome.OPEN:
-                    return
+            if not self._cancelled.is_set():
+                for sse in decoder.flush():
+                    event = parse_event(sse)
+                    self.received += 1
+                    yield event
+                    if event.event in TERMINAL_EVENTS:
+                        return
         except (httpx.TransportError, httpx.StreamError, OSError) as exc:
             if not self._cancelled.is_set():
-                self.outcome = StreamOutcome.INTERRUPTED
-                raise err.StreamInterrupted(list(self.events)) from exc
+                raise err.StreamInterrupted(self.received) from exc
+            return
         finally:
             self.close()
-        if self._cancelled.is_set():
-            self.outcome = StreamOutcome.STOPPED
-            return
-        self.outcome = StreamOutcome.INTERRUPTED
-        raise err.StreamInterrupted(list(self.events))
-
-    def _record(self, sse) -> StreamEvent:
-        event = parse_event(sse)
-        self.events.append(event)
-        self.arrivals.append(time.monotonic())
-        if event.event in TERMINAL_EVENTS:
-            if isinstance(event, DoneEvent):
-                self.done = event
-                self.outcome = StreamOutcome.WAITING_FOR_HUMAN if event.is_waiting_for_human else StreamOutcome.COMPLETED
-            elif isinstance(event, ErrorEvent):
-                self.error = event
-                self.outcome = StreamOutcome.FAILED
-        return event
-
-    def raise_for_outcome(self) -> None:
-        """After iterating: raise `StreamError` when the run failed."""
-        if self.outcome is StreamOutcome.FAILED and self.error is not None:
-            raise err.StreamError(
-                self.error.message or "The run failed.",
-                code=self.error.code,
-                execution_record_id=self.error.execution_record_id,
-                events=list(self.events),
-            )
+        if not self._cancelled.is_set():
+            raise err.StreamInterrupted(self.received)

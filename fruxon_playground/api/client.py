@@ -186,29 +186,47 @@ class FruxonClient:
         return ParametersResponse.model_validate(self._get(f"agents/{agent}/revisions/{revision}/parameters") or {})
 
     # -- runs (never retried) ----------------------------------------------------------------------
+    @staticmethod
+    def _run_path(action: str, agent: str, draft_revision: int | str | None) -> str:
+        """`agents/{agent}:{action}`, or the stored-draft path (E5/E6) for a base revision."""
+        if draft_revision is None:
+            return f"agents/{agent}:{action}"
+        return f"agents/{agent}/revisions/{draft_revision}/draft:{action}"
+
+    def run_json(self, action: str, agent: str, body: RequestBody | None, *, draft_revision: int | str | None = None,
+                 if_match: int | None = None) -> str:
+        """POST a sync run (`execute`, `test`) and return the response body exactly as received."""
+        headers = {"If-Match": str(if_match)} if if_match is not None else None
+        response = self._send("POST", self._run_path(action, agent, draft_revision), json=_wire(body) or {},
+                              headers=headers, retry=False)
+        return response.text
+
+    def open_stream(self, action: str, agent: str, body: RequestBody | None, *,
+                    draft_revision: int | str | None = None, if_match: int | None = None) -> EventStream:
+        """POST a streamed run (`stream`, `streamTest`); use the result as a context manager."""
+        headers = {"If-Match": str(if_match)} if if_match is not None else None
+        return self._stream(self._run_path(action, agent, draft_revision), _wire(body), headers)
+
     def execute(self, agent: str, request: ExecuteRequest | dict[str, Any] | None = None) -> ExecuteResponse:
-        return ExecuteResponse.model_validate(self._post(f"agents/{agent}:execute", _wire(request) or {}))
+        return ExecuteResponse.model_validate_json(self.run_json("execute", agent, request) or "{}")
 
     def stream(self, agent: str, request: ExecuteRequest | dict[str, Any] | None = None) -> EventStream:
-        return self._stream(f"agents/{agent}:stream", _wire(request))
+        return self.open_stream("stream", agent, request)
 
     def test(self, agent: str, request: TestRequest | dict[str, Any]) -> ExecuteResponse:
-        return ExecuteResponse.model_validate(self._post(f"agents/{agent}:test", _wire(request)))
+        return ExecuteResponse.model_validate_json(self.run_json("test", agent, request) or "{}")
 
     def stream_test(self, agent: str, request: TestRequest | dict[str, Any]) -> EventStream:
-        return self._stream(f"agents/{agent}:streamTest", _wire(request))
+        return self.open_stream("streamTest", agent, request)
 
     def test_stored_draft(self, agent: str, revision: int | str, body: dict[str, Any] | None = None,
                           *, if_match: int | None = None) -> ExecuteResponse:
-        headers = {"If-Match": str(if_match)} if if_match is not None else None
-        return ExecuteResponse.model_validate(
-            self._post(f"agents/{agent}/revisions/{revision}/draft:test", body or {}, headers=headers)
-        )
+        text = self.run_json("test", agent, body, draft_revision=revision, if_match=if_match)
+        return ExecuteResponse.model_validate_json(text or "{}")
 
     def stream_stored_draft(self, agent: str, revision: int | str, body: dict[str, Any] | None = None,
                             *, if_match: int | None = None) -> EventStream:
-        headers = {"If-Match": str(if_match)} if if_match is not None else None
-        return self._stream(f"agents/{agent}/revisions/{revision}/draft:streamTest", body or {}, headers)
+        return self.open_stream("streamTest", agent, body, draft_revision=revision, if_match=if_match)
 
     # -- execution records -------------------------------------------------------------------------
     @staticmethod
@@ -265,16 +283,25 @@ class FruxonClient:
 
     def get_execution_trace(self, agent: str, record_id: str) -> TraceEnvelope:
         """`/trace`, falling back once to `:trace` when the first spelling is missing (§5.3)."""
+        return TraceEnvelope.model_validate(self.execution_trace_envelope(agent, record_id))
+
+    def execution_trace_data(self, agent: str, record_id: str) -> dict[str, Any]:
+        """The record's ExecutionTrace as received (a dict for the tree builder, no model round trip)."""
+        trace = self.execution_trace_envelope(agent, record_id).get("trace")
+        return trace if isinstance(trace, dict) else {}
+
+    def execution_trace_envelope(self, agent: str, record_id: str) -> dict[str, Any]:
+        """`{"status", "trace": {...}, …}` whichever shape the server sent (§5.3)."""
         try:
             payload = self._get(f"agents/{agent}/executionRecords/{record_id}/trace")
         except (err.NotFoundError, err.MethodNotAllowedError) as exc:
             if exc.problem:
                 raise
             payload = self._get(f"agents/{agent}/executionRecords/{record_id}:trace")
-        payload = payload or {}
+        payload = payload if isinstance(payload, dict) else {}
         if isinstance(payload.get("trace"), dict):
-            return TraceEnvelope.model_validate(payload)
-        return TraceEnvelope.model_validate({"trace": payload})  # an older server's bare trace
+            return payload
+        return {"trace": payload}  # an older server's bare trace
 
     def get_execution_result(self, agent: str, record_id: str) -> ExecutionResult | None:
         """The inputs and final output; None when the run stored none (failed, cancelled, running)."""

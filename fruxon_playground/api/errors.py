@@ -8,7 +8,7 @@
     │   ├── NotFoundError (404)                             └── ServiceUnavailableError (503)
     │   └── MethodNotAllowedError (405)
     ├── FruxonConnectionError ── FruxonTimeoutError
-    └── StreamError (an `error` event) ── StreamInterrupted (no done/error before the end)
+    └── StreamInterrupted (the stream ended before a done or error event)
 
 Messages never contain the API key: they are built only from the method, path and response body.
 """
@@ -136,25 +136,12 @@ class FruxonTimeoutError(FruxonConnectionError):
     """No answer in time."""
 
 
-class StreamError(FruxonError):
-    """The stream carried an `error` event: the run failed. Every received event is kept."""
+class StreamInterrupted(FruxonError):
+    """The connection ended before a `done` or `error` event (whoever iterated kept the events)."""
 
-    def __init__(self, message: str, *, code: str | None = None, execution_record_id: str | None = None,
-                 events: list[Any] | None = None) -> None:
-        self.message = message
-        self.code = code
-        self.execution_record_id = execution_record_id
-        self.events = events or []
-        super().__init__(f"{message} ({code})" if code else message)
-
-
-class StreamInterrupted(StreamError):
-    """The connection ended before a `done` or `error` event. Every received event is kept."""
-
-    def __init__(self, events: list[Any]) -> None:
-        super().__init__(
-            f"The stream ended after {len(events)} event(s) without a done or error event.", events=events
-        )
+    def __init__(self, received: int) -> None:
+        self.received = received
+        super().__init__(f"The stream ended after {received} event(s) without a done or error event.")
 
 
 STATUS_TO_EXCEPTION: dict[int, type[FruxonAPIError]] = {

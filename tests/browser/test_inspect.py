@@ -22,7 +22,7 @@ def run_trip_planner(page: Page, url: str) -> None:
     fill_parameter(page, "City *", "Lisbon")
     page.get_by_role("button", name="Run", exact=True).click()
     expect(status(page, "Completed")).to_be_visible(timeout=RUN_TIMEOUT)
-    expect(page.get_by_role("heading", name="Trace")).to_be_visible()
+    expect(page.get_by_role("tab", name="Trace")).to_be_visible()
 
 
 def test_trace_tree_expands_collapses_searches_and_shows_details(page: Page, app_server) -> None:
@@ -56,7 +56,7 @@ def test_a_shared_run_opens_read_only_in_another_browser_with_no_key(playwright_
         other.goto(link)
         expect(other.get_by_text("A shared run, read-only")).to_be_visible(timeout=30_000)
         expect(other.get_by_text("Lisbon").first).to_be_visible()
-        expect(other.get_by_role("heading", name="Trace")).to_be_visible()
+        expect(other.get_by_role("tab", name="Trace")).to_be_visible()
         expect(other.get_by_role("button", name="Expand all")).to_be_visible()
         screenshot(other, "shared-run")
     finally:

@@ -13,8 +13,8 @@ RUN_TIMEOUT = 30_000
 
 
 def status(page: Page, label: str):
-    """The live panel's status line, e.g. "Completed · elapsed 2.1 s · …"."""
-    return page.get_by_text(re.compile(re.escape(label) + r"\s*·\s*elapsed")).first
+    """The run panel's status line, e.g. "Completed · 2.10 s · …"."""
+    return page.get_by_text(re.compile(re.escape(label) + r"\s*·\s*[\d.]+ m?s")).first
 
 
 def open_page(page: Page, url: str, title: str) -> None:
@@ -53,7 +53,7 @@ def test_draft_stream_end_to_end_shows_steps_tools_and_events(page: Page, app_se
     expect(status(page, "Completed")).to_be_visible(timeout=RUN_TIMEOUT)
     # Tables are canvas grids: their cells exist for accessibility but are not "visible" elements.
     expect(page.locator("td", has_text="LLM_STEP").first).to_be_attached()
-    page.get_by_text(re.compile(r"Event log \(\d+ events\)")).click()
+    page.get_by_role("tab", name=re.compile(r"Events \(\d+\)")).click()
     expect(page.locator("td", has_text="step_trace").first).to_be_attached()
     screenshot(page, "draft-streamed")
 
@@ -63,9 +63,9 @@ def test_stop_mid_stream_keeps_what_arrived(page: Page, app_server) -> None:
     pick_agent(page, "echo_agent")
     fill_parameter(page, "Message *", "a long answer please [[sandbox:long]]")
     page.get_by_role("button", name="Stream").click()
-    expect(status(page, "Streaming")).to_be_visible(timeout=RUN_TIMEOUT)
+    expect(status(page, "Running")).to_be_visible(timeout=RUN_TIMEOUT)
     time.sleep(1.0)
-    page.get_by_test_id("stMainBlockContainer").get_by_role("button", name="Stop").click()
+    page.get_by_test_id("stMainBlockContainer").get_by_role("button", name="Stop run").click()
     expect(status(page, "Stopped")).to_be_visible(timeout=5_000)  # how fast: benchmarks/live_panel.py
     expect(page.get_by_text("everything received so far is kept")).to_be_visible()
     screenshot(page, "execute-stopped")

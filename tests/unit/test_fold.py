@@ -6,7 +6,8 @@ from pathlib import Path
 
 from fruxon_playground.api import events as ev
 from fruxon_playground.api.sse import ServerSentEvent, decode_sse
-from fruxon_playground.runs.fold import Phase, Received, RunView, end_of_stream, fold, fold_all
+from fruxon_playground.runs import lifecycle as lc
+from fruxon_playground.runs.fold import Phase, Received, RunState, fold, fold_all
 
 TRANSCRIPT = (Path(__file__).parents[1] / "data" / "stream_transcript.sse").read_bytes()
 
@@ -60,15 +61,100 @@ def test_waiting_for_human_done() -> None:
 
 
 def test_orphan_tool_result_and_end_of_stream_without_terminal() -> None:
-    view = fold(RunView(), Received(ev.parse_event(ServerSentEvent("tool_result", '{"id":"x","status":"failed","error":"boom"}')), 5))
+    view = fold(RunState(), Received(ev.parse_event(ServerSentEvent("tool_result", '{"id":"x","status":"failed","error":"boom"}')), 5))
     card = view.tools["x"]
     assert card.orphan and card.failed and card.error == "boom"
-    ended = end_of_stream(view, Phase.INTERRUPTED, "connection closed")
+    ended = fold(view, Received(lc.StreamEnded("interrupted", "connection closed"), 6))
     assert ended.phase is Phase.INTERRUPTED and ended.error_message == "connection closed"
-    assert end_of_stream(fold_all(received(TRANSCRIPT)), Phase.INTERRUPTED).phase is Phase.COMPLETED
+    completed = fold_all(received(TRANSCRIPT))
+    assert fold(completed, Received(lc.StreamEnded("interrupted", "late"), 99)).phase is Phase.COMPLETED
 
 
 def test_stalls_and_gaps_are_measured() -> None:
     items = [Received(ev.parse_event(ServerSentEvent("text", '{"chunk":"a"}')), t) for t in (0, 100, 2600)]
     health = fold_all(items).health
     assert health.max_gap_ms == 2500 and health.stalls == 1
+
+
+def event(name: str, data: str) -> ev.StreamEvent:
+    return ev.parse_event(ServerSentEvent(name, data))
+
+
+def test_tool_duration_comes_from_the_servers_clock_not_arrival_times() -> None:
+    # A replayed run arrives all at once: the 420 ms the tool took must still show as 420 ms.
+    items = [Received(event("tool_call", '{"id":"c1","startTime":1000}'), 5.0),
+             Received(event("tool_result", '{"id":"c1","status":"succeeded","endTime":1420}'), 5.0)]
+    assert fold_all(items).tools["c1"].duration_ms == 420.0
+    fallback = [Received(event("tool_call", '{"id":"c2"}'), 5.0),
+                Received(event("tool_result", '{"id":"c2","status":"succeeded","durationMs":77}'), 5.0)]
+    assert fold_all(fallback).tools["c2"].duration_ms == 77.0
+
+
+def test_step_duration_is_end_minus_start() -> None:
+    start = '{"id":"s","type":"LLM_STEP","startTime":1000,"endTime":0,"duration":-1000}'
+    end = '{"id":"s","type":"LLM_STEP","status":"SUCCESS","startTime":1000,"endTime":1300,"duration":5}'
+    state = fold_all([Received(event("step_trace", start), 1.0)])
+    assert state.steps["s"].running
+    assert fold(state, Received(event("step_trace", end), 1.0)).steps["s"].duration_ms == 300
+
+
+def test_a_sync_response_is_folded_as_its_done_with_tools_read_from_the_trace() -> None:
+    body = ('{"response":"42","status":"COMPLETED","sessionId":"s1","executionRecordId":"r1",'
+            '"trace":{"agentRevision":3,"totalCost":0.01,"traces":[{"id":"f","type":"FLOW_STEP","steps":['
+            '{"id":"t1","type":"TOOL","displayName":"Calc","startTime":10,"endTime":30,"status":"SUCCESS",'
+            '"toolTrace":{"tool":{"integrationId":"math","id":"calculate"},"parameters":{"x":1}},'
+            '"result":{"jsonValue":{"y":2}}}]}]}}')
+    state = fold_all([Received(event("done", body), 900.0)])
+    assert state.phase is Phase.COMPLETED and state.text == "42" and state.revision == 3
+    (card,) = state.tools.values()
+    assert state.tools_from_trace and card.name == "math.calculate" and card.result == {"y": 2}
+    assert card.duration_ms == 20.0 and card.arguments == {"x": 1}
+    assert state.trace["totalCost"] == 0.01 and state.health.first_text_ms is None
+
+
+def test_a_failed_status_in_a_sync_body_fails_the_run() -> None:
+    assert fold_all([Received(event("done", '{"status":"FAILED"}'), 1)]).phase is Phase.FAILED
+
+
+def test_a_done_whose_data_was_cut_mid_frame_still_completes() -> None:
+    state = fold_all([Received(event("text", '{"chunk":"par'), 1), Received(event("done", '{"trace": {"ag'), 2)])
+    assert state.phase is Phase.COMPLETED and state.text == "" and state.trace is None
+
+
+def test_request_failure_keeps_its_field_errors() -> None:
+    failure = lc.RequestFailed("Bad", "Parameter question is required", status=400,
+                               field_errors={"parameters.question": ["Parameter question is required"]})
+    state = fold_all([Received(failure, 1)])
+    assert state.phase is Phase.FAILED and state.failure == failure and state.error_message == failure.message
+
+
+WAITING = [Received(event("done", '{"status":"WaitingForHuman","humanApprovalRequestId":"a1","executionRecordId":"r"}'), 1)]
+
+
+def test_approval_then_resumed_record_completes_in_place() -> None:
+    state = fold_all([*WAITING, Received(lc.ApprovalAnswered(True), 2)])
+    assert state.phase is Phase.RESUMING and not state.phase.is_final
+    done = fold(state, Received(lc.RecordResumed("COMPLETED", response="Refund issued.",
+                                                   trace={"agentRevision": 2, "traces": []}), 3))
+    assert done.phase is Phase.COMPLETED and done.text == "Refund issued." and done.revision == 2
+
+
+def test_a_rejection_shows_rejected_with_the_reason_even_when_the_record_completed() -> None:
+    state = fold_all([*WAITING, Received(lc.ApprovalAnswered(False, "too large"), 2),
+                      Received(lc.RecordResumed("COMPLETED", response="I did not refund."), 3)])
+    assert state.phase is Phase.REJECTED and state.error_message == "You rejected the tool call: too large"
+
+
+def test_a_decision_that_could_not_be_sent_waits_again_with_the_reason() -> None:
+    state = fold_all([*WAITING, Received(lc.ApprovalAnswered(True), 2),
+                      Received(lc.RecordResumed("WAITING_FOR_HUMAN", error="could not be sent: 409"), 3)])
+    assert state.phase is Phase.WAITING_FOR_HUMAN and "409" in state.error_message
+    assert state.approval_request_id == "a1"
+
+
+def test_lifecycle_events_round_trip_through_their_saved_form() -> None:
+    for item in (lc.RequestFailed("T", "m", status=429, retry_after=2.0, field_errors={"a": ["b"]}),
+                 lc.StreamEnded("stopped", "Stopped by you."), lc.ApprovalAnswered(False, "no"),
+                 lc.RecordResumed("COMPLETED", response="x", trace={"traces": []})):
+        assert lc.parse_run_event(item.event, item.raw) == item
+    assert isinstance(lc.parse_run_event("playground.ended", "{broken"), lc.StreamEnded)
