@@ -7,6 +7,7 @@ recorded as `.sse` files join the catalog of one sandbox as REPLAY agents (`Cata
 from __future__ import annotations
 
 import copy
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
@@ -148,13 +149,19 @@ def _param(name: str, kind: str, *, required: bool = False, default: str | None 
     return meta
 
 
+def _provider(provider: str, model: str) -> dict[str, Any]:
+    """Pinned to the tenant's config of that provider, as a published revision is."""
+    config = str(uuid.uuid5(uuid.NAMESPACE_URL, f"fruxon-sandbox/{DEMO_TENANT}/llm/{provider}"))
+    return {"providerId": provider, "model": model, "tenantConfigId": config}
+
+
 def _agent_step(identifier: str, name: str, user_prompt: str, *, system: str, tools: list[dict[str, Any]] | None = None,
                 model: str = "gpt-4o-mini", provider: str = "openai", max_tool_loops: int = 5) -> dict[str, Any]:
     return {
         "type": "AGENT",
         "identifier": identifier,
         "name": name,
-        "provider": {"providerId": provider, "model": model},
+        "provider": _provider(provider, model),
         "systemPrompt": {"template": system},
         "userPrompt": {"template": user_prompt},
         "tools": tools or [],
@@ -246,7 +253,7 @@ _PLAN_TOOLS = [_tool("math", "calculate"), _tool("units", "convert")]
 
 def _research(model: str, provider: str) -> dict[str, Any]:
     return {"type": "AGENT", "identifier": "research", "name": "Research sub-agent",
-            "provider": {"providerId": provider, "model": model},
+            "provider": _provider(provider, model),
             "systemPrompt": {"template": "You research destinations."},
             "userPrompt": {"template": "Find the highlights of {{param.city}} for {{param.days}} days."},
             "tools": [_tool("units", "convert")], "maxToolLoops": 3, "subAgent": True}

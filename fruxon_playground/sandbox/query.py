@@ -1,4 +1,4 @@
-"""Query parameters (names bind case-insensitively, contract §12), bodies and ListPage paging."""
+"""Query parameters (names bind case-insensitively, contract §12), record filters, bodies and ListPage paging."""
 
 from __future__ import annotations
 
@@ -9,9 +9,14 @@ from typing import Any
 
 from fastapi import Request
 
+from fruxon_playground.contract import normalize_enum
+from fruxon_playground.contract.enums import RECORD_STATUSES
 from fruxon_playground.sandbox.problems import Problem
+from fruxon_playground.sandbox.state import DAY_MS, now_ms
+from fruxon_playground.sandbox.store import RecordFilter
 
 MAX_PAGE_SIZE = 100
+QUERY_WINDOW_MS = 31 * DAY_MS  # a text query searches at most this window
 
 
 def query_values(request: Request, *names: str) -> list[str]:
@@ -78,3 +83,34 @@ async def read_json(request: Request) -> Any:
         return json.loads(raw)
     except ValueError as exc:
         raise Problem(400, f"The request body is not valid JSON: {exc}", errors={"$": ["invalid JSON"]}) from exc
+
+
+def record_filter(request: Request) -> RecordFilter:
+    """The filters of `GET …/executionRecords` (contract §5.1)."""
+    statuses = []
+    for value in query_values(request, "status"):
+        match = next((s for s in RECORD_STATUSES if normalize_enum(s) == normalize_enum(value)), None)
+        if match is None:
+            raise Problem(400, f"Unknown status {value!r}.", errors={"status": [f"unknown value {value!r}"]})
+        statuses.append(match)
+    revisions = []
+    for value in query_values(request, "agentRevision"):
+        try:
+            revisions.append(int(value))
+        except ValueError as exc:
+            raise Problem(400, "agentRevision must be an integer.", errors={"agentRevision": ["must be an integer"]}) from exc
+    start, end = query_int(request, "startTime"), query_int(request, "endTime")
+    text = query_value(request, "query")
+    if text:
+        if start is None:
+            raise Problem(400, "query needs startTime (and a window of at most 31 days).", errors={"query": ["requires startTime"]})
+        if (end or now_ms()) - start > QUERY_WINDOW_MS:
+            raise Problem(400, "The query window may span at most 31 days.", errors={"query": ["window longer than 31 days"]})
+    flags = {name: (query_value(request, name) or "").lower() == "true" for name in ("withToolErrors", "hasToolCalls")}
+    return RecordFilter(
+        statuses=statuses, revisions=revisions, origin=origin_of(request), environment=query_value(request, "environment"),
+        session_id=query_value(request, "sessionId"), start_time=start, end_time=end,
+        min_duration_ms=query_int(request, "minDurationMs"), max_duration_ms=query_int(request, "maxDurationMs"),
+        with_tool_errors=flags["withToolErrors"], has_tool_calls=flags["hasToolCalls"], tools=query_values(request, "tools"),
+        query=text, trigger_types=[t.upper() for t in query_values(request, "triggerType")],
+    )

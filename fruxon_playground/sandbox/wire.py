@@ -5,9 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from fruxon_playground.sandbox.catalog import DemoAgent, Revision
+from fruxon_playground.sandbox.definitions import definition_of
 from fruxon_playground.sandbox.state import DAY_MS
-
-_GRAPH_KEYS = ("type", "identifier", "name")  # what a flow step has and an agent definition has not
 
 
 def agent_wire(agent: DemoAgent, tenant: str, started_ms: int) -> dict[str, Any]:
@@ -35,12 +34,8 @@ def revision_body(agent: DemoAgent, revision: Revision, started_ms: int) -> dict
     `definition` is the revision's one agent, as the official CLI's `draft pull` reads it; a
     revision of several agent steps has none (`null`, as the real service answers for those) and
     is described by `flow` alone."""
-    agents = [s for s in revision.steps if s.get("type") == "AGENT"]
-    definition = None
-    if len(agents) == 1 and not agents[0].get("subAgent"):
-        step = agents[0]
-        definition = {"displayName": step.get("name"), **{k: v for k, v in step.items() if k not in _GRAPH_KEYS}}
-    return {**revision_summary(agent, revision, started_ms), "definition": definition, "flow": agent.flow(revision.number),
+    return {**revision_summary(agent, revision, started_ms), "definition": definition_of(revision.steps),
+            "flow": agent.flow(revision.number),
             "parametersMetadata": agent.parameters_of(revision.number) or [], "integrationSlots": [],
             "integrationBindings": {}, "assets": [], "slots": []}
 

@@ -8,7 +8,8 @@ from fastapi import Request, Response
 from fastapi.responses import JSONResponse
 
 from fruxon_playground.contract import validation
-from fruxon_playground.sandbox.catalog import DemoAgent, build_flow
+from fruxon_playground.sandbox.catalog import build_flow
+from fruxon_playground.sandbox.definitions import flow_of
 from fruxon_playground.sandbox.lifecycle import RunInput, prepare_run
 from fruxon_playground.sandbox.playback import replay_response, respond
 from fruxon_playground.sandbox.problems import Problem, invalid
@@ -62,7 +63,7 @@ async def run_stored_draft(request: Request, tenant: str, agent_id: str, revisio
     draft = sandbox.store.get_draft(tenant, agent_id, revision)
     check_if_match(request, draft)
     if draft is not None:
-        flow, metadata = draft_flow(draft["head"], agent)
+        flow, metadata = flow_of(draft["head"], agent.parameters_metadata, agent.display_name)
     else:
         stored = agent.flow(revision) or (build_flow(agent) if revision == 0 else None)
         if stored is None:
@@ -89,15 +90,3 @@ def check_if_match(request: Request, draft: dict[str, Any] | None) -> None:
     if wanted != current:
         raise Problem(409, f"The draft is at version {current}, not {wanted}: reload it.", code="stale_draft",
                       currentVersion=current)
-
-
-def draft_flow(head: dict[str, Any], agent: DemoAgent) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """An SDK 2.x draft head (one agent `definition`) as entry → agent → exit."""
-    definition = dict(head.get("definition") or {})
-    metadata = head.get("parametersMetadata") or agent.parameters_metadata
-    step = {"type": "AGENT", "identifier": "agent", "name": definition.get("displayName") or agent.display_name,
-            **{k: v for k, v in definition.items() if k not in ("type", "identifier")}}
-    step.setdefault("userPrompt", {"template": " ".join(f"{{{{param.{m['name']}}}}}" for m in metadata) or "Hello"})
-    steps = [{"type": "ENTRY_POINT", "identifier": "entry", "name": "Entry", "parameters": metadata}, step,
-             {"type": "EXIT_POINT", "identifier": "exit", "name": "Exit"}]
-    return {"steps": steps, "edges": [{"source": "entry", "target": "agent"}, {"source": "agent", "target": "exit"}]}, metadata

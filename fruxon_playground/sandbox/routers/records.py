@@ -7,16 +7,12 @@ from typing import Any
 
 from fastapi import Request
 
-from fruxon_playground.contract import normalize_enum
-from fruxon_playground.contract.enums import RECORD_STATUSES
 from fruxon_playground.sandbox.problems import Problem
-from fruxon_playground.sandbox.query import origin_of, page, page_window, query_int, query_value, query_values
+from fruxon_playground.sandbox.query import page, page_window, record_filter
 from fruxon_playground.sandbox.routers import tenant_router
-from fruxon_playground.sandbox.state import DAY_MS, now_ms, sandbox_of
-from fruxon_playground.sandbox.store import RecordFilter
+from fruxon_playground.sandbox.state import sandbox_of
 from fruxon_playground.sandbox.wire import record_wire
 
-QUERY_WINDOW_MS = 31 * DAY_MS
 router = tenant_router()
 
 
@@ -28,36 +24,6 @@ async def list_records(request: Request, tenant: str, agent_id: str) -> dict[str
     offset, size = page_window(request)
     rows = sandbox.store.list_records(tenant, agent_id, record_filter(request), offset, size + 1)
     return page([record_wire(r) for r in rows[:size]], offset, size, len(rows) > size)
-
-
-def record_filter(request: Request) -> RecordFilter:
-    statuses = []
-    for value in query_values(request, "status"):
-        match = next((s for s in RECORD_STATUSES if normalize_enum(s) == normalize_enum(value)), None)
-        if match is None:
-            raise Problem(400, f"Unknown status {value!r}.", errors={"status": [f"unknown value {value!r}"]})
-        statuses.append(match)
-    revisions = []
-    for value in query_values(request, "agentRevision"):
-        try:
-            revisions.append(int(value))
-        except ValueError as exc:
-            raise Problem(400, "agentRevision must be an integer.", errors={"agentRevision": ["must be an integer"]}) from exc
-    start, end = query_int(request, "startTime"), query_int(request, "endTime")
-    text = query_value(request, "query")
-    if text:
-        if start is None:
-            raise Problem(400, "query needs startTime (and a window of at most 31 days).", errors={"query": ["requires startTime"]})
-        if (end or now_ms()) - start > QUERY_WINDOW_MS:
-            raise Problem(400, "The query window may span at most 31 days.", errors={"query": ["window longer than 31 days"]})
-    flags = {name: (query_value(request, name) or "").lower() == "true" for name in ("withToolErrors", "hasToolCalls")}
-    return RecordFilter(
-        statuses=statuses, revisions=revisions, origin=origin_of(request), environment=query_value(request, "environment"),
-        session_id=query_value(request, "sessionId"), start_time=start, end_time=end,
-        min_duration_ms=query_int(request, "minDurationMs"), max_duration_ms=query_int(request, "maxDurationMs"),
-        with_tool_errors=flags["withToolErrors"], has_tool_calls=flags["hasToolCalls"], tools=query_values(request, "tools"),
-        query=text, trigger_types=[t.upper() for t in query_values(request, "triggerType")],
-    )
 
 
 def load_record(request: Request, tenant: str, agent_id: str, record_id: str) -> dict[str, Any]:
