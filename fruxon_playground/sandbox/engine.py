@@ -84,7 +84,7 @@ def topological_order(flow: dict[str, Any]) -> list[dict[str, Any]]:
         for target in targets.get(source, []):
             if target in indegree:
                 indegree[target] += 1
-    ready = sorted((n for n, d in indegree.items() if d == 0), key=position.get)
+    ready = sorted((n for n, d in indegree.items() if d == 0), key=lambda n: position[n])
     order: list[str] = []
     while ready:
         node = ready.pop(0)
@@ -94,7 +94,7 @@ def topological_order(flow: dict[str, Any]) -> list[dict[str, Any]]:
                 indegree[target] -= 1
                 if indegree[target] == 0:
                     ready.append(target)
-                    ready.sort(key=position.get)
+                    ready.sort(key=lambda n: position[n])
     return [by_id[n] for n in order]
 
 
@@ -129,9 +129,9 @@ class _Planner:
         self.pending: PendingApproval | None = None
         self.failed: tuple[str, str] | None = None  # (message, code)
         self.text_chunks_sent = 0
-        names = {}
+        names: dict[str, str] = {}
         for link in spec.attachments:
-            names[link.get("fileId")] = link.get("displayName") or link.get("fileId")
+            names[str(link.get("fileId"))] = str(link.get("displayName") or link.get("fileId"))
         self.tool_context = ToolContext(
             attachment_text={names.get(fid, fid): text for fid, text in spec.attachment_text.items()},
             assets=list(spec.assets),
@@ -316,15 +316,16 @@ class _Planner:
         gated = bool(tool.get("humanApproval")) or (Switch.HITL in self.switches and index == 0)
         if gated:
             request_id = self.new_id("apr")
-            hitl = {"requestId": request_id, "gateType": "PROMPT_TOOL", "toolKey": tool_key,
-                    "stepIdentifier": step.get("identifier"), "requestedAt": self.now,
-                    "outboundMessage": f"Approve {display} with {json.dumps(arguments, ensure_ascii=False)}?",
-                    "proposedParameters": arguments}
+            requested_at = self.now
+            message = f"Approve {display} with {json.dumps(arguments, ensure_ascii=False)}?"
+            hitl: dict[str, Any] = {"requestId": request_id, "gateType": "PROMPT_TOOL", "toolKey": tool_key,
+                                    "stepIdentifier": step.get("identifier"), "requestedAt": requested_at,
+                                    "outboundMessage": message, "proposedParameters": arguments}
             decision = self.decisions.get(request_id)
             gate = self.start_step("HITL", f"Approval: {display}", parent, hitlTrace=dict(hitl))
             if decision is None:
-                self.pending = PendingApproval(request_id, call_id, str(step.get("identifier")), tool_key,
-                                               hitl["outboundMessage"], arguments)
+                self.pending = PendingApproval(request_id, call_id, str(step.get("identifier")), tool_key, message,
+                                               arguments)
                 self.wait(10, 30)
                 self.emit_usage()
                 self.emit("status", {"status": "WaitingForHuman"})
@@ -334,18 +335,18 @@ class _Planner:
                 self.t = max(self.t, self.resume_offset_ms)
             gate["hitlTrace"].update({"respondedAt": self.now, "respondedBy": "sandbox-user",
                                       "decision": "APPROVE" if approved else "REJECT", "responseText": reason,
-                                      "durationMs": self.now - hitl["requestedAt"]})
+                                      "durationMs": self.now - requested_at})
             self.end_step(gate)
             if not approved:
-                result = {"rejected": True, "reason": reason or "rejected by a human"}
-                self.emit("tool_result", {"id": call_id, "status": "failed", "result": result,
+                rejection = {"rejected": True, "reason": reason or "rejected by a human"}
+                self.emit("tool_result", {"id": call_id, "status": "failed", "result": rejection,
                                           "endTime": self.now, "error": "rejected by a human"})
                 tool_node = {"id": call_id, "displayName": display, "type": "TOOL", "status": "ERROR",
                              "error": "rejected by a human", "startTime": started, "endTime": self.now,
                              "duration": self.now - started, "toolTrace": tool_trace,
-                             "result": {"strValue": None, "jsonValue": result, "fileLink": None}, "steps": []}
+                             "result": {"strValue": None, "jsonValue": rejection, "fileLink": None}, "steps": []}
                 parent["steps"].append(tool_node)
-                return tool_key, result, f"rejected: {reason}" if reason else "rejected"
+                return tool_key, rejection, f"rejected: {reason}" if reason else "rejected"
         self.wait(150, 1200)
         outcome = run_tool(integration, tool_id, arguments, self.tool_context)
         status, result, error = outcome.status, outcome.result, outcome.error
@@ -441,7 +442,8 @@ class _Planner:
         else:
             self.wait(10, 30)
             self.end_step(flow_node)
-        trace = {
+        result = {"strValue": response, "jsonValue": None, "fileLink": None} if status == "COMPLETED" else None
+        trace: dict[str, Any] = {
             "agentId": spec.agent_id,
             "agentRevision": spec.revision,
             "createdAt": spec.start_ms,
@@ -450,7 +452,7 @@ class _Planner:
             "endTime": self.now if not self.pending else 0,
             "duration": self.t if not self.pending else -spec.start_ms,
             "traces": [_clean(flow_node)],
-            "result": {"strValue": response, "jsonValue": None, "fileLink": None} if status == "COMPLETED" else None,
+            "result": result,
             "inputCost": self.input_cost,
             "outputCost": self.output_cost,
             "totalCost": self.input_cost + self.output_cost,
@@ -474,7 +476,7 @@ class _Planner:
         error, error_code = (self.failed if self.failed else (None, None))
         outcome = RunOutcome(
             status=status, response_text=response if status == "COMPLETED" else None, trace=trace,
-            result=trace["result"], end_offset_ms=self.t, input_tokens=self.input_tokens,
+            result=result, end_offset_ms=self.t, input_tokens=self.input_tokens,
             output_tokens=self.output_tokens, input_cost=self.input_cost, output_cost=self.output_cost,
             error=error, error_code=error_code, pending_approval=self.pending, tool_error_count=self.tool_errors,
             tool_keys=tuple(self.tool_keys),
@@ -546,6 +548,8 @@ def plan_run(spec: RunSpec, execution_record_id: str, faults: Faults | None = No
 
     `faults` are the request's and the agent's (the fault header, `agent_faults`); the switches in
     the parameters apply either way."""
+    if faults is not None and faults.switches:
+        spec = replace(spec, scenario=spec.scenario | faults.switches)
     return _faulted(_Planner(spec, execution_record_id), faults)
 
 

@@ -120,7 +120,7 @@ def parse_faults(spec: str | None) -> Faults:
         if number < 0 or (field == "status" and not 100 <= number <= 599):
             raise FaultSpecError(f"Fault {name}={number} is out of range.")
         values[field] = number
-    return Faults(**values, switches=frozenset(switches))  # type: ignore[arg-type]
+    return Faults(**values, switches=frozenset(switches))
 
 
 def switches_in(parameters: Any) -> frozenset[Switch]:

@@ -54,9 +54,10 @@ def seed_history(store: Store, tenant: str, *, seed: int, now: int, count: int =
         plan = engine.plan_run(spec, record_id)
         outcome = plan.outcome
         status = outcome.status
-        if status == "WAITING_FOR_ASYNC" and rng.random() < 0.7:
+        pending = outcome.pending_approval
+        if pending is not None and rng.random() < 0.7:
             status = "COMPLETED"  # most old approvals were answered
-            plan = engine.resume_run(spec, record_id, outcome.pending_approval, True, "approve", start + 120_000)
+            plan = engine.resume_run(spec, record_id, pending, True, "approve", start + 120_000)
             outcome = plan.outcome
         rejected = status == "COMPLETED" and rng.random() < 0.02
         records.append({
@@ -71,8 +72,8 @@ def seed_history(store: Store, tenant: str, *, seed: int, now: int, count: int =
             "total_cost": 0.0 if rejected else outcome.total_cost, "tool_keys": [] if rejected else list(outcome.tool_keys),
             "tool_errors": 0 if rejected else outcome.tool_error_count, "error": outcome.error,
             "rejection_reason": "BUDGET_EXCEEDED" if rejected else None,
-            "waiting_for": {"kind": "APPROVAL", "displayName": outcome.pending_approval.tool_key, "waitingSince": start + outcome.end_offset_ms,
-                            "expiresAt": now + DAY_MS} if status == "WAITING_FOR_ASYNC" else None,
+            "waiting_for": {"kind": "APPROVAL", "displayName": pending.tool_key, "waitingSince": start + outcome.end_offset_ms,
+                            "expiresAt": now + DAY_MS} if pending is not None and status == "WAITING_FOR_ASYNC" else None,
             "parameters": parameters, "trace": None if rejected else outcome.trace,
             "result": outcome.result if status == "COMPLETED" and not rejected else None, "run_spec": None,
         })
