@@ -4,6 +4,9 @@ A run is planned up front: ``plan_run`` walks the flow and returns every stream 
 offset from the run start plus the final outcome. The server then either sleeps through the
 offsets (scaled by ``--speed``) while writing SSE frames, or waits the total duration and answers
 synchronously. Planning up front keeps the engine deterministic and trivially testable.
+
+The scenario switches it simulates and the faults applied to its plan come from faults.py (the one
+fault system); what makes an agent special (echo, judge, bench) is a catalog capability.
 """
 
 from __future__ import annotations

@@ -12,6 +12,7 @@ from typing import Any
 
 from fruxon_playground.sandbox import catalog, engine
 from fruxon_playground.sandbox.engine import RunSpec
+from fruxon_playground.sandbox.faults import Switch
 from fruxon_playground.sandbox.store import Store
 
 DAY_MS = 86_400_000
@@ -41,9 +42,9 @@ def seed_history(store: Store, tenant: str, *, seed: int, now: int, count: int =
         roll = rng.random()
         scenario: set[str] = set()
         if roll < 0.06:
-            scenario.add("error")
+            scenario.add(Switch.ERROR)
         elif roll < 0.09:
-            scenario.add("tool_fail")
+            scenario.add(Switch.TOOL_FAIL)
         spec = RunSpec(agent_id=agent.id, revision=-1 if is_test else revision,
                        flow=agent.flow(revision) or {}, parameters=parameters,
                        parameters_metadata=agent.parameters_of(revision) or [], start_ms=start,

@@ -72,8 +72,9 @@ async def run_stored_draft(request: Request, tenant: str, agent_id: str, revisio
     parameters, problems = validation.validate_execute_body(body, metadata, allowed=validation.DRAFT_RUN_KEYS)
     if problems:
         raise invalid(validation.RequestInvalid(400, problems))
-    run = RunInput(agent.id, flow, -1, True, metadata, parameters, body.get("mode"), body.get("sessionId"),
-                   body.get("environmentSlug"), body.get("attachments") or [])
+    run = RunInput(agent.id, flow, -1, is_test=True, metadata=metadata, parameters=parameters, mode=body.get("mode"),
+                   session_id=body.get("sessionId"), environment_slug=body.get("environmentSlug"),
+                   attachments=body.get("attachments") or [])
     return await respond(sandbox, await prepare_run(request, tenant, run), streamed=streamed)
 
 

@@ -43,14 +43,16 @@ async def run_deployed(request: Request, tenant: str, agent_id: str, *, streamed
     body = await read_json(request)
     if agent.recording:
         return await replay_response(request, agent.id, agent.recording, body, streamed=streamed)
-    parameters, problems = validation.validate_execute_body(body, agent.parameters_metadata)
+    metadata = agent.parameters_of(agent.current_revision) or []
+    parameters, problems = validation.validate_execute_body(body, metadata)
     if problems:
         raise invalid(validation.RequestInvalid(400, problems))
     flow = agent.flow(agent.current_revision)
     if flow is None:
         raise Problem(404, f"Agent {agent_id!r} has no deployed revision.")
-    run = RunInput(agent.id, flow, agent.current_revision, False, agent.parameters_metadata, parameters,
-                   body.get("mode"), body.get("sessionId"), body.get("environmentSlug"), body.get("attachments") or [])
+    run = RunInput(agent.id, flow, agent.current_revision, is_test=False, metadata=metadata,
+                   parameters=parameters, mode=body.get("mode"), session_id=body.get("sessionId"),
+                   environment_slug=body.get("environmentSlug"), attachments=body.get("attachments") or [])
     return await respond(sandbox_of(request), await prepare_run(request, tenant, run), streamed=streamed)
 
 
@@ -71,6 +73,7 @@ async def run_test(request: Request, tenant: str, agent_id: str, body: Any, *, s
         raise invalid(exc) from exc
     pinned = stored is not None and body.get("flow") is None
     flow = checked.flow or {"steps": [], "edges": []}  # never empty here: no flow and no revision is a 422
-    run = RunInput(agent.id, flow, checked.base_revision if pinned else -1, True, checked.metadata,
-                   checked.parameters, checked.mode, checked.session_id, None, checked.attachments, checked.assets)
+    run = RunInput(agent.id, flow, checked.base_revision if pinned else -1, is_test=True, metadata=checked.metadata,
+                   parameters=checked.parameters, mode=checked.mode, session_id=checked.session_id,
+                   attachments=checked.attachments, assets=checked.assets)
     return await respond(sandbox_of(request), await prepare_run(request, tenant, run), streamed=streamed)
