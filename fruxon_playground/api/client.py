@@ -19,6 +19,8 @@ from fruxon_playground.api import errors as err
 from fruxon_playground.api._streaming import EventStream
 from fruxon_playground.api.models import (
     Agent,
+    AgentRevision,
+    AgentRevisionSummary,
     Approval,
     AuthHealth,
     CostRollup,
@@ -184,6 +186,15 @@ class FruxonClient:
 
     def get_parameters(self, agent: str, revision: int | str) -> ParametersResponse:
         return ParametersResponse.model_validate(self._get(f"agents/{agent}/revisions/{revision}/parameters") or {})
+
+    # -- revisions (contract §7.1) -----------------------------------------------------------------
+    def list_revisions(self, agent: str) -> list[AgentRevisionSummary]:
+        """Every published revision of `agent`, newest first (`is_current` marks the live one)."""
+        return [AgentRevisionSummary.model_validate(i) for i in self._all_pages(f"agents/{agent}/revisions", {})]
+
+    def get_revision(self, agent: str, revision: int) -> AgentRevision:
+        """One revision's definition, flow and parameters; NotFoundError when it does not exist."""
+        return AgentRevision.model_validate(self._get(f"agents/{agent}/revisions/{revision}"))
 
     # -- runs (never retried) ----------------------------------------------------------------------
     @staticmethod

@@ -507,3 +507,43 @@ class Problem(WireModel):
     trace_id: str | None = None
     code: str | None = None
     execution_record_id: str | None = None
+
+
+# -- revisions (contract §7.1) -----------------------------------------------------------------
+class AgentRevisionSummary(WireModel):
+    """A row of `GET agents/{agent}/revisions`, newest first; never the revision's body."""
+
+    agent_id: str | None = None
+    agent_revision: int
+    comment: str | None = None
+    created_by: str | None = None
+    actor: str | None = None  # the tool that authored it: web, cli, claude-code, …
+    created_at: int | None = None
+    is_current: bool | None = None  # the revision executions run; None when the server did not say
+    last_deployed_at: int | None = None  # None for a first revision (live at creation) or one never deployed
+
+
+class AgentRevision(AgentRevisionSummary):
+    """`GET agents/{agent}/revisions/{rev}`: one published revision.
+
+    `definition` is its one agent in the SDK 2.x authoring shape (None for a revision of several
+    agent steps); `flow` is the stored flow when the server sends it (the sandbox does)."""
+
+    definition: dict[str, Any] | None = None
+    flow: Flow | None = None
+    parameters_metadata: list[ParameterMetadata] = []
+    integration_slots: list[Any] = []
+    integration_bindings: dict[str, Any] = {}
+    assets: list[Any] = []
+    slots: list[Any] = []
+
+    def draft_head(self) -> dict[str, Any] | None:
+        """The body `PUT …/revisions/{rev}/draft` takes to start a draft from this revision, or
+        None when it has no single agent definition."""
+        if self.definition is None:
+            return None
+        return {"comment": self.comment, "definition": self.definition,
+                "parametersMetadata": [m.dump() for m in self.parameters_metadata],
+                "integrationSlots": self.integration_slots, "integrationBindings": self.integration_bindings,
+                "assets": [{"id": a["id"]} for a in self.assets if isinstance(a, dict) and a.get("id")],
+                "slots": self.slots}

@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 
 import uvicorn
 
+from fruxon_playground.sandbox.app import create_app
 from fruxon_playground.sandbox.config import SandboxConfig
-from fruxon_playground.sandbox.server import create_app
 
 
 @dataclass

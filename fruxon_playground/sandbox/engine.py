@@ -4,6 +4,9 @@ A run is planned up front: ``plan_run`` walks the flow and returns every stream 
 offset from the run start plus the final outcome. The server then either sleeps through the
 offsets (scaled by ``--speed``) while writing SSE frames, or waits the total duration and answers
 synchronously. Planning up front keeps the engine deterministic and trivially testable.
+
+The scenario switches it simulates and the faults applied to its plan come from faults.py (the one
+fault system); what makes an agent special (echo, judge, bench) is a catalog capability.
 """
 
 from __future__ import annotations
@@ -12,98 +15,24 @@ import hashlib
 import json
 import random
 import re
-from dataclasses import dataclass, field
+from dataclasses import replace
 from typing import Any
 
+from fruxon_playground.sandbox import faults as fault_system
 from fruxon_playground.sandbox import pricing
+from fruxon_playground.sandbox.catalog import Capability, capabilities_of
+from fruxon_playground.sandbox.faults import Faults, Switch
+from fruxon_playground.sandbox.plan import PendingApproval, PlannedEvent, RunOutcome, RunPlan, RunSpec
 from fruxon_playground.sandbox.tools import KNOWN_UNITS, ToolContext, run_tool
 
-
-@dataclass(frozen=True)
-class RunSpec:
-    """Everything the engine needs to simulate one run. Built by the server after validation."""
-
-    agent_id: str
-    revision: int  # deployed revision, or -1 for draft/test runs
-    flow: dict[str, Any]  # validated {"steps": [...], "edges": [...]}
-    parameters: dict[str, Any]  # values with defaults applied
-    parameters_metadata: list[dict[str, Any]]
-    start_ms: int  # epoch ms at which the run starts (from the server's clock)
-    session_id: str
-    session_turn: int = 0  # 0 for the first turn of a session; changes the simulated text
-    attachments: list[dict[str, Any]] = field(default_factory=list)  # FileLink dicts
-    attachment_text: dict[str, str] = field(default_factory=dict)  # fileId -> decoded text content
-    assets: list[dict[str, Any]] = field(default_factory=list)
-    mode: str | None = None
-    environment_slug: str | None = None
-    is_test: bool = False  # TEST origin: step_trace events are planned (server drops them on :stream)
-    scenario: frozenset[str] = frozenset()  # extra scenario switches, e.g. from a fault header
-
-
-@dataclass(frozen=True)
-class PlannedEvent:
-    """One SSE event: ``offset_ms`` after the run start (simulated time, before speed scaling)."""
-
-    offset_ms: int
-    event: str  # "text", "tool_call", "tool_result", "step_trace", "status", "usage", "done", "error"
-    data: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class PendingApproval:
-    """A HITL gate the run stopped at; the server stores it and resumes with ``resume_run``."""
-
-    request_id: str
-    tool_call_id: str
-    step_identifier: str
-    tool_key: str  # "integration.tool"
-    outbound_message: str
-    proposed_parameters: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class RunOutcome:
-    """How the run ended; the server turns it into a stored execution record."""
-
-    status: str  # record status: COMPLETED | FAILED | WAITING_FOR_ASYNC | CANCELLED
-    response_text: str | None
-    trace: dict[str, Any]  # ExecutionTrace (contract 4.7), never None
-    result: dict[str, Any] | None  # Result {strValue, jsonValue, fileLink} or None when no output
-    end_offset_ms: int
-    input_tokens: int
-    output_tokens: int
-    input_cost: float
-    output_cost: float
-    error: str | None = None  # message for FAILED runs
-    error_code: str | None = None
-    pending_approval: PendingApproval | None = None
-    tool_error_count: int = 0
-    tool_keys: tuple[str, ...] = ()  # "integration.tool" of every tool called
-
-    @property
-    def total_cost(self) -> float:
-        return self.input_cost + self.output_cost
-
-
-@dataclass(frozen=True)
-class RunPlan:
-    events: list[PlannedEvent]
-    outcome: RunOutcome
-    # Index into ``events`` after which the connection is dropped with no done/error ("drop" scenario);
-    # None for normal runs. The outcome of a dropped run is FAILED "connection dropped (simulated)".
-    drop_after_index: int | None = None
+__all__ = ["PendingApproval", "PlannedEvent", "RunOutcome", "RunPlan", "RunSpec", "plan_run", "resume_run"]
 
 
 # ----------------------------------------------------------------------------------------------
 # Planning
 # ----------------------------------------------------------------------------------------------
 
-SCENARIOS = frozenset(
-    {"hitl", "error", "tool_fail", "slow", "long", "html", "drop", "status_429", "status_500", "status_503"}
-)
-HTTP_SCENARIOS = {"status_429": 429, "status_500": 500, "status_503": 503}
 SEND_TIME_MARKER = "@SEND_MS@"  # replaced by the server with the epoch ms at which the frame is written
-_SCENARIO = re.compile(r"\[\[sandbox:([a-z0-9_]+)\]\]")
 _PLACEHOLDER = re.compile(r"\{\{\s*(param|input|step)\.([A-Za-z0-9_\-]+)(?:\.output)?\s*\}\}")
 HTML_PAYLOAD = (
     '<script>alert(1)</script> <img src=x onerror=alert(1)> &lt;b&gt;not bold&lt;/b&gt; '
@@ -117,24 +46,6 @@ FILLERS = [
     "Each point below comes from the tools I used.",
     "I double-checked the figures before answering.",
 ]
-
-
-def scenario_from_parameters(parameters: dict[str, Any]) -> frozenset[str]:
-    """`[[sandbox:<name>]]` inside any string value selects a scenario (contract §10.5)."""
-    found: set[str] = set()
-
-    def visit(value: Any) -> None:
-        if isinstance(value, str):
-            found.update(m for m in _SCENARIO.findall(value) if m in SCENARIOS)
-        elif isinstance(value, dict):
-            for item in value.values():
-                visit(item)
-        elif isinstance(value, list):
-            for item in value:
-                visit(item)
-
-    visit(parameters)
-    return frozenset(found)
 
 
 def render_template(template: str, parameters: dict[str, Any], outputs: dict[str, str]) -> str:
@@ -176,7 +87,7 @@ def topological_order(flow: dict[str, Any]) -> list[dict[str, Any]]:
         for target in targets.get(source, []):
             if target in indegree:
                 indegree[target] += 1
-    ready = sorted((n for n, d in indegree.items() if d == 0), key=position.get)
+    ready = sorted((n for n, d in indegree.items() if d == 0), key=lambda n: position[n])
     order: list[str] = []
     while ready:
         node = ready.pop(0)
@@ -186,7 +97,7 @@ def topological_order(flow: dict[str, Any]) -> list[dict[str, Any]]:
                 indegree[target] -= 1
                 if indegree[target] == 0:
                     ready.append(target)
-                    ready.sort(key=position.get)
+                    ready.sort(key=lambda n: position[n])
     return [by_id[n] for n in order]
 
 
@@ -203,8 +114,10 @@ class _Planner:
         self.spec = spec
         self.record_id = record_id
         self.rng = random.Random(_seed(spec))
-        self.scenario = spec.scenario | scenario_from_parameters(spec.parameters)
-        self.slow = 10.0 if "slow" in self.scenario else 1.0
+        # Switches come from the parameters and from whatever the server put in the spec (a fault header).
+        self.switches = fault_system.as_switches(spec.scenario) | fault_system.switches_in(spec.parameters)
+        self.capabilities = capabilities_of(spec.agent_id)
+        self.slow = 10.0 if Switch.SLOW in self.switches else 1.0
         self.decisions = decisions or {}
         self.resume_offset_ms = resume_offset_ms
         self.t = 40  # ms after start: first bytes go out quickly
@@ -219,9 +132,9 @@ class _Planner:
         self.pending: PendingApproval | None = None
         self.failed: tuple[str, str] | None = None  # (message, code)
         self.text_chunks_sent = 0
-        names = {}
+        names: dict[str, str] = {}
         for link in spec.attachments:
-            names[link.get("fileId")] = link.get("displayName") or link.get("fileId")
+            names[str(link.get("fileId"))] = str(link.get("displayName") or link.get("fileId"))
         self.tool_context = ToolContext(
             attachment_text={names.get(fid, fid): text for fid, text in spec.attachment_text.items()},
             assets=list(spec.assets),
@@ -282,7 +195,7 @@ class _Planner:
             self.wait(15, 60)
             self.emit("text", {"chunk": chunk})
             self.text_chunks_sent += 1
-            if "error" in self.scenario and self.text_chunks_sent == 3 and self.failed is None:
+            if Switch.ERROR in self.switches and self.text_chunks_sent == 3 and self.failed is None:
                 self.failed = ("Simulated failure after the third text chunk ([[sandbox:error]]).", "SANDBOX_SIMULATED_ERROR")
                 return False
         self.answer_parts.append(text.lstrip("\n"))
@@ -296,7 +209,7 @@ class _Planner:
         sentences: list[str] = []
         if self.spec.session_turn:
             sentences.append(f"Continuing our conversation (turn {self.spec.session_turn + 1}).")
-        if self.spec.agent_id == "echo_agent" and step.get("identifier") == "echo":
+        if Capability.ECHO in self.capabilities:
             sentences.append(f"You said: {prompt.strip()}")
         else:
             sentences.append(f"You asked: “{quoted}”.")
@@ -306,9 +219,9 @@ class _Planner:
         if tone == "formal":
             sentences.insert(0, "Dear customer,")
         sentences.append(self.rng.choice(FILLERS))
-        if "html" in self.scenario:
+        if Switch.HTML in self.switches:
             sentences.append(HTML_PAYLOAD)
-        if "long" in self.scenario:
+        if Switch.LONG in self.switches:
             paragraphs = []
             for p in range(60):
                 body = " ".join(self.rng.choice(FILLERS) for _ in range(20))
@@ -403,18 +316,19 @@ class _Planner:
         started = self.now
         self.emit("tool_call", {"id": call_id, "toolTrace": tool_trace, "arguments": arguments, "startTime": started})
         self.tool_keys.append(tool_key)
-        gated = bool(tool.get("humanApproval")) or ("hitl" in self.scenario and index == 0)
+        gated = bool(tool.get("humanApproval")) or (Switch.HITL in self.switches and index == 0)
         if gated:
             request_id = self.new_id("apr")
-            hitl = {"requestId": request_id, "gateType": "PROMPT_TOOL", "toolKey": tool_key,
-                    "stepIdentifier": step.get("identifier"), "requestedAt": self.now,
-                    "outboundMessage": f"Approve {display} with {json.dumps(arguments, ensure_ascii=False)}?",
-                    "proposedParameters": arguments}
+            requested_at = self.now
+            message = f"Approve {display} with {json.dumps(arguments, ensure_ascii=False)}?"
+            hitl: dict[str, Any] = {"requestId": request_id, "gateType": "PROMPT_TOOL", "toolKey": tool_key,
+                                    "stepIdentifier": step.get("identifier"), "requestedAt": requested_at,
+                                    "outboundMessage": message, "proposedParameters": arguments}
             decision = self.decisions.get(request_id)
             gate = self.start_step("HITL", f"Approval: {display}", parent, hitlTrace=dict(hitl))
             if decision is None:
-                self.pending = PendingApproval(request_id, call_id, str(step.get("identifier")), tool_key,
-                                               hitl["outboundMessage"], arguments)
+                self.pending = PendingApproval(request_id, call_id, str(step.get("identifier")), tool_key, message,
+                                               arguments)
                 self.wait(10, 30)
                 self.emit_usage()
                 self.emit("status", {"status": "WaitingForHuman"})
@@ -424,24 +338,24 @@ class _Planner:
                 self.t = max(self.t, self.resume_offset_ms)
             gate["hitlTrace"].update({"respondedAt": self.now, "respondedBy": "sandbox-user",
                                       "decision": "APPROVE" if approved else "REJECT", "responseText": reason,
-                                      "durationMs": self.now - hitl["requestedAt"]})
+                                      "durationMs": self.now - requested_at})
             self.end_step(gate)
             if not approved:
-                result = {"rejected": True, "reason": reason or "rejected by a human"}
-                self.emit("tool_result", {"id": call_id, "status": "failed", "result": result,
+                rejection = {"rejected": True, "reason": reason or "rejected by a human"}
+                self.emit("tool_result", {"id": call_id, "status": "failed", "result": rejection,
                                           "endTime": self.now, "error": "rejected by a human"})
                 tool_node = {"id": call_id, "displayName": display, "type": "TOOL", "status": "ERROR",
                              "error": "rejected by a human", "startTime": started, "endTime": self.now,
                              "duration": self.now - started, "toolTrace": tool_trace,
-                             "result": {"strValue": None, "jsonValue": result, "fileLink": None}, "steps": []}
+                             "result": {"strValue": None, "jsonValue": rejection, "fileLink": None}, "steps": []}
                 parent["steps"].append(tool_node)
-                return tool_key, result, f"rejected: {reason}" if reason else "rejected"
+                return tool_key, rejection, f"rejected: {reason}" if reason else "rejected"
         self.wait(150, 1200)
         outcome = run_tool(integration, tool_id, arguments, self.tool_context)
         status, result, error = outcome.status, outcome.result, outcome.error
-        if "tool_fail" in self.scenario:
+        if Switch.TOOL_FAIL in self.switches:
             status, result, error = "failed", None, "Simulated tool failure ([[sandbox:tool_fail]])."
-        if "html" in self.scenario and status == "succeeded":
+        if Switch.HTML in self.switches and status == "succeeded":
             result = {"note": HTML_PAYLOAD, "data": result}
         if status == "failed":
             self.tool_errors += 1
@@ -481,7 +395,7 @@ class _Planner:
         self.end_step(node)
 
     def run_bench(self, parent: dict[str, Any]) -> None:
-        """`stream_bench`: `count` stamped chunks at `rate` per second (send time stamped by the server)."""
+        """BENCH agents: `count` stamped chunks at `rate` per second (send time stamped by the server)."""
         rate = max(1, int(self.spec.parameters.get("rate") or 100))
         count = max(1, int(self.spec.parameters.get("count") or 500))
         node = self.start_step("LLM_STEP", "Bench", parent)
@@ -503,7 +417,7 @@ class _Planner:
                 break
             kind = step.get("type")
             if kind in ("AGENT", "CLAUDE_BOX"):
-                if spec.agent_id == "stream_bench":
+                if Capability.BENCH in self.capabilities:
                     self.run_bench(flow_node)
                 else:
                     self.run_agent_step(step, flow_node)
@@ -511,7 +425,7 @@ class _Planner:
                 self.run_tool_step(step, flow_node)
             elif kind == "EXIT_POINT":
                 exit_step = step
-        if DEMO_JUDGE.get(spec.agent_id) and not self.failed and not self.pending:
+        if Capability.JUDGE in self.capabilities and not self.failed and not self.pending:
             self.run_judge(flow_node)
         return self.finish(flow_node, exit_step)
 
@@ -531,7 +445,8 @@ class _Planner:
         else:
             self.wait(10, 30)
             self.end_step(flow_node)
-        trace = {
+        result = {"strValue": response, "jsonValue": None, "fileLink": None} if status == "COMPLETED" else None
+        trace: dict[str, Any] = {
             "agentId": spec.agent_id,
             "agentRevision": spec.revision,
             "createdAt": spec.start_ms,
@@ -540,7 +455,7 @@ class _Planner:
             "endTime": self.now if not self.pending else 0,
             "duration": self.t if not self.pending else -spec.start_ms,
             "traces": [_clean(flow_node)],
-            "result": {"strValue": response, "jsonValue": None, "fileLink": None} if status == "COMPLETED" else None,
+            "result": result,
             "inputCost": self.input_cost,
             "outputCost": self.output_cost,
             "totalCost": self.input_cost + self.output_cost,
@@ -561,23 +476,15 @@ class _Planner:
                                          for a in spec.attachments],
                                "executionRecordId": self.record_id, "status": "COMPLETED",
                                "humanApprovalRequestId": None})
-        drop_after = None
         error, error_code = (self.failed if self.failed else (None, None))
-        if "drop" in self.scenario and not self.failed and not self.pending and len(self.events) > 2:
-            drop_after = max(1, int(len(self.events) * 0.4))
-            status, error, error_code = "FAILED", "connection dropped (simulated)", "SANDBOX_SIMULATED_DROP"
-            trace["result"] = None
         outcome = RunOutcome(
             status=status, response_text=response if status == "COMPLETED" else None, trace=trace,
-            result=trace["result"], end_offset_ms=self.t, input_tokens=self.input_tokens,
+            result=result, end_offset_ms=self.t, input_tokens=self.input_tokens,
             output_tokens=self.output_tokens, input_cost=self.input_cost, output_cost=self.output_cost,
             error=error, error_code=error_code, pending_approval=self.pending, tool_error_count=self.tool_errors,
             tool_keys=tuple(self.tool_keys),
         )
-        return RunPlan(self.events, outcome, drop_after)
-
-
-DEMO_JUDGE = {"trip_planner": True}
+        return RunPlan(self.events, outcome)
 
 
 def _clean(node: dict[str, Any]) -> dict[str, Any]:
@@ -639,9 +546,14 @@ def _tool_arguments(integration: str, tool_id: str, prompt: str, parameters: dic
     return {"input": prompt[:120]}
 
 
-def plan_run(spec: RunSpec, execution_record_id: str) -> RunPlan:
-    """Plans a whole run: every event with its offset, and the outcome (deterministic)."""
-    return _Planner(spec, execution_record_id).plan()
+def plan_run(spec: RunSpec, execution_record_id: str, faults: Faults | None = None) -> RunPlan:
+    """Plans a whole run: every event with its offset, and the outcome (deterministic).
+
+    `faults` are the request's and the agent's (the fault header, `agent_faults`); the switches in
+    the parameters apply either way."""
+    if faults is not None and faults.switches:
+        spec = replace(spec, scenario=spec.scenario | faults.switches)
+    return _faulted(_Planner(spec, execution_record_id), faults)
 
 
 def resume_run(spec: RunSpec, execution_record_id: str, pending: PendingApproval, approved: bool, reason: str,
@@ -649,4 +561,10 @@ def resume_run(spec: RunSpec, execution_record_id: str, pending: PendingApproval
     """The run after a human decided on `pending`: same ids and text up to the gate, then onwards."""
     planner = _Planner(spec, execution_record_id, decisions={pending.request_id: (approved, reason)},
                        resume_offset_ms=max(0, resume_start_ms - spec.start_ms))
-    return planner.plan()
+    return _faulted(planner, None)
+
+
+def _faulted(planner: _Planner, faults: Faults | None) -> RunPlan:
+    plan = planner.plan()
+    active = faults or Faults()
+    return fault_system.apply(plan, replace(active, switches=active.switches | planner.switches), planner.record_id)

@@ -200,7 +200,8 @@ class Store:
         return self._row(rows[0]) if rows else None
 
     def count_records(self) -> int:
-        return self._query("SELECT COUNT(*) AS n FROM records")[0]["n"]
+        count: int = self._query("SELECT COUNT(*) AS n FROM records")[0]["n"]
+        return count
 
     # -- aggregations --------------------------------------------------------------------------
     def environment_summaries(self, tenant: str, agent_id: str, origin: str, from_ms: int | None, to_ms: int | None) -> list[dict[str, Any]]:

@@ -165,3 +165,26 @@ def test_fifty_concurrent_streams_lose_nothing(timed_sandbox) -> None:
     for thread in threads:
         thread.join()
     assert len(counts) == 50 and len(set(counts)) == 1 and counts[0] > 5  # deterministic runs: identical counts
+
+
+def test_fault_header_and_agent_faults_take_scenario_switches() -> None:
+    config = SandboxConfig(api_key=KEY, speed=0, seed_history=False, agent_faults={"release_digest": "scenario=tool_fail"})
+    sandbox = start_sandbox(config)
+    try:
+        headers = {"X-API-KEY": KEY}
+        base = f"{sandbox.base_url}/v1/tenants/demo/agents"
+        paused = httpx.post(f"{base}/support_agent:execute", json={"parameters": {"question": "q"}},
+                            headers={**headers, "X-Sandbox-Fault": "scenario=hitl"}).json()
+        assert paused["status"] == "WAITING_FOR_HUMAN" and paused["humanApprovalRequestId"]
+        approved = httpx.post(f"{base}/support_agent/pendingApprovals/{paused['humanApprovalRequestId']}:respond",
+                              json={"text": "approve"}, headers=headers)
+        assert approved.json()["decision"] == "APPROVE"
+        record = httpx.get(f"{base}/support_agent/executionRecords/{paused['executionRecordId']}", headers=headers).json()
+        assert record["status"] == "COMPLETED"
+        stream = httpx.post(f"{base}/release_digest:stream", json={"parameters": {"repo": "acme/app"}}, headers=headers).text
+        assert '"status":"failed"' in stream and stream.rstrip("\n").endswith("}")
+        unknown = httpx.post(f"{base}/echo_agent:execute", json={"parameters": {"message": "x"}},
+                             headers={**headers, "X-Sandbox-Fault": "scenario=sleepy"})
+        assert unknown.status_code == 400 and "Unknown scenario" in unknown.json()["detail"]
+    finally:
+        sandbox.stop()

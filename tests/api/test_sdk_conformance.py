@@ -6,9 +6,15 @@ must agree.
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
+
 import pytest
 from fruxon import FruxonClient as SdkClient
 from fruxon.exceptions import AuthenticationError, NotFoundError, StaleDraftError, ValidationError
+from fruxon.flow_validation import to_draft_payload, validate_draft
 
 from fruxon_playground.api import events as ev
 
@@ -93,3 +99,41 @@ def test_sdk_errors_map_to_its_exceptions(sandbox, sdk) -> None:
     bad = SdkClient(token="fx_pat_wrong", workspace=sandbox.tenant, base_url=sandbox.base_url)
     with pytest.raises(AuthenticationError):
         bad.list_agents()
+
+
+def test_sdk_lists_and_reads_revisions(sdk) -> None:
+    rows = sdk.list_agent_revisions("support_agent")
+    assert [(r.revision, r.is_current) for r in rows] == [(3, True), (2, False), (1, False)]
+    assert rows[0].actor == "claude-code" and rows[0].created_by and rows[0].last_deployed_at
+    assert rows[2].last_deployed_at is None and rows[2].comment.startswith("First version")
+    paged = sdk.list_agent_revisions("release_digest", limit=4)  # pageSize=4, one page
+    assert [r.revision for r in paged] == [7, 6, 5, 4]
+    body = sdk.get_revision("support_agent", 2)
+    assert body["agentRevision"] == 2 and body["definition"]["userPrompt"]["template"].startswith("Customer question")
+    with pytest.raises(NotFoundError):
+        sdk.get_revision("support_agent", 42)
+
+
+def test_a_pulled_revision_becomes_a_draft_that_runs(sdk) -> None:
+    head, reason = to_draft_payload(sdk.get_revision("support_agent", 2))  # what `fruxon agents draft pull` does
+    assert reason is None and validate_draft(head) == []  # the SDK's own lint finds nothing to fix
+    sdk.put_draft("support_agent", 2, head)
+    result = sdk.test("support_agent", 2, {"parameters": QUESTION})
+    assert "Customer question: How do I reset my password?" in result.response
+    assert result.trace.agent_revision == -1  # a draft run
+
+
+def test_cli_draft_pull_seeds_a_file_from_a_revision(sandbox, tmp_path) -> None:
+    env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "FRUXON_CONFIG_DIR": str(tmp_path / "config"),
+           "FRUXON_TOKEN": sandbox.api_key, "FRUXON_NO_KEYRING": "1", "FRUXON_NO_UPDATE_CHECK": "1",
+           "FRUXON_NO_TELEMETRY": "1", "DO_NOT_TRACK": "1"}
+    pulled = subprocess.run(
+        [sys.executable, "-m", "fruxon", "agents", "draft", "pull", "echo_agent", "--revision", "1", "--file", "echo.json",
+         "--workspace", sandbox.tenant, "--base-url", sandbox.base_url, "-o", "json"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120,
+    )
+    assert pulled.returncode == 0, pulled.stderr
+    assert json.loads(pulled.stdout)["source"] == "revision"
+    head = json.loads((tmp_path / "echo.json").read_text())
+    assert head["definition"]["userPrompt"] == {"template": "{{param.message}}"}
+    assert [m["name"] for m in head["parametersMetadata"]] == ["message"]
