@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from fruxon_playground.api import events as ev
 from fruxon_playground.api.sse import ServerSentEvent, decode_sse
 
@@ -49,3 +51,43 @@ def test_raw_data_is_kept_verbatim() -> None:
     data = '{"chunk":"<script>alert(1)</script>","extra":true}'
     event = ev.parse_event(ServerSentEvent("text", data))
     assert event.raw == data and event.chunk == "<script>alert(1)</script>"
+
+
+# -- regressions: the decoded data is typed, not the raw text's first character ---------------------
+def test_text_after_two_spaces_is_still_text() -> None:
+    (sse,) = decode_sse(b'event: text\ndata:  {"chunk":"x"}\n\n')  # one space stays in the value
+    event = ev.parse_event(sse)
+    assert isinstance(event, ev.TextEvent) and event.chunk == "x" and event.raw == ' {"chunk":"x"}'
+
+
+def test_done_whose_first_data_line_is_empty_keeps_its_fields() -> None:
+    (sse,) = decode_sse(b'event: done\ndata:\ndata: {"executionRecordId":"r1","sessionId":"s1","status":"WaitingForHuman"}\n\n')
+    done = ev.parse_event(sse)
+    assert isinstance(done, ev.DoneEvent)
+    assert (done.execution_record_id, done.session_id) == ("r1", "s1") and done.is_waiting_for_human
+
+
+def test_members_named_event_or_raw_are_unknown_members_not_our_fields() -> None:
+    text = ev.parse_event(ServerSentEvent("text", '{"chunk":"x","event":"other","raw":5}'))
+    assert isinstance(text, ev.TextEvent) and text.event == "text" and text.raw == '{"chunk":"x","event":"other","raw":5}'
+    result = ev.parse_event(ServerSentEvent("tool_result", '{"id":"c1","status":"failed","raw":{"a":1}}'))
+    assert isinstance(result, ev.ToolResultEvent) and result.failed
+
+
+def test_non_object_data_of_a_known_event_is_unknown_with_the_decoded_form() -> None:
+    for name, raw, decoded in [("text", "[1, 2]", {"value": [1, 2]}), ("tool_call", "oops", {"_raw": "oops"})]:
+        event = ev.parse_event(ServerSentEvent(name, raw))
+        assert isinstance(event, ev.UnknownEvent) and (event.event, event.data, event.raw) == (name, decoded, raw)
+    status = ev.parse_event(ServerSentEvent("status", ""))  # empty data decodes to {} (rule 9)
+    assert isinstance(status, ev.StatusEvent) and status.status is None
+
+
+def test_usage_dumps_by_alias_for_the_fold() -> None:
+    usage = ev.parse_event(ServerSentEvent("usage", '{"inputTokens":412,"outputTokens":58,"extra":1}'))
+    assert usage.model_dump(by_alias=True, exclude_none=True) == {"inputTokens": 412, "outputTokens": 58}
+
+
+def test_events_are_immutable() -> None:
+    event = ev.parse_event(ServerSentEvent("text", '{"chunk":"x"}'))
+    with pytest.raises(AttributeError):
+        event.chunk = "y"  # type: ignore[misc]
