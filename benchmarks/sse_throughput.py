@@ -1,8 +1,8 @@
 """SSE throughput: five readers of the same stream from the same server, interleaved in one run.
 
-The server is the sandbox (`python -m fruxon_playground.sandbox`, uvicorn, its own process on
-loopback) replaying one generated transcript — a realistic mix of text, tool_call, tool_result,
-step_trace and usage events ending with `done` — byte for byte to every reader:
+The server runs in its own process on loopback (uvicorn) and serves one generated transcript — a
+realistic mix of text, tool_call, tool_result, step_trace and usage events ending with `done` —
+byte for byte, in 64 KiB writes, to every reader:
 
   floor: lines  httpx `iter_lines()`, no parsing: the least any httpx-based reader can do;
   floor: json   `iter_lines()` + `json.loads` of each data line: the least any reader that shows
@@ -11,14 +11,18 @@ step_trace and usage events ending with `done` — byte for byte to every reader
   httpx-sse     httpx-sse 0.4.3's `iter_sse()` + `json.loads` of each event's data;
   ours          `FruxonClient.stream(...)` iterated for typed events: the code path the app runs.
 
+Every reader opens its own client and connection per run, as the app does per run.
 One warm-up pass of every reader, then `--repeat` rounds; each round runs every reader once, in a
 rotated order. Rates are medians. Targets: ours ≥ 1.2× the SDK and ≥ 60 % of the json floor.
 
-`--server own` serves the transcript from a tiny uvicorn app (also its own process) that reads the
-request body before answering: use it against a sandbox whose replay answers before reading the
-body (the SDK then gets a connection reset on big streams).
+Servers (`--server`):
+  own      (default) a tiny uvicorn app that reads the request body, then streams the transcript;
+  sandbox  the sandbox's replay agent (`python -m fruxon_playground.sandbox --replay-dir`). Its
+           replay answers before reading the request body, and the SDK, which sends the body
+           separately, then gets a connection reset on big streams; use it once the sandbox reads
+           the body first.
 
-    .venv/bin/python benchmarks/sse_throughput.py [--events 10000,50000] [--repeat 7]
+    .venv/bin/python benchmarks/sse_throughput.py [--events 10000,50000] [--repeat 7] [--server own]
 """
 
 from __future__ import annotations
@@ -77,24 +81,33 @@ def transcript(count: int) -> bytes:
 
 # -- the server: a child process, so its work never competes with the readers for the GIL ------------
 OWN_SERVER = """
-import sys, uvicorn
+import socket
+import sys
+
+import uvicorn
 from starlette.applications import Starlette
 from starlette.responses import StreamingResponse
 from starlette.routing import Route
+
 payload, chunk = open(sys.argv[1], "rb").read(), int(sys.argv[2])
+
+
 async def stream(request):
-    await request.body()  # read the body first: answering before it resets slow-sending clients
+    await request.body()  # read the body first: answering before it resets clients that send it late
+
     async def body():
         for i in range(0, len(payload), chunk):
             yield payload[i:i + chunk]
+
     return StreamingResponse(body(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
+
+
 app = Starlette(routes=[Route("/v1/tenants/{tenant}/agents/{agent}:stream", stream, methods=["POST"])])
-config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="error", access_log=False, lifespan="off")
-server = uvicorn.Server(config)
-import socket
-sock = socket.socket(); sock.bind(("127.0.0.1", 0)); sock.listen(64)
+sock = socket.socket()
+sock.bind(("127.0.0.1", 0))
+sock.listen(64)
 print(f"serving on http://127.0.0.1:{sock.getsockname()[1]}", flush=True)
-server.run(sockets=[sock])
+uvicorn.Server(uvicorn.Config(app, log_level="error", access_log=False, lifespan="off")).run(sockets=[sock])
 """
 
 
@@ -218,8 +231,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", default="10000,50000", help="comma-separated stream sizes (default 10000,50000)")
     parser.add_argument("--repeat", type=int, default=7, help="measured rounds per size (≥ 5; default 7)")
-    parser.add_argument("--server", choices=("sandbox", "own"), default="sandbox",
-                        help="sandbox replay (default) or the benchmark's own body-reading app")
+    parser.add_argument("--server", choices=("own", "sandbox"), default="own",
+                        help="the benchmark's own body-reading app (default) or the sandbox's replay agent")
     args = parser.parse_args()
     if args.repeat < 5:
         parser.error("--repeat must be at least 5 (the figure is a median)")
@@ -227,7 +240,8 @@ def main() -> None:
         payload = transcript(events)
         with server(args.server, payload) as url:
             rates = measure(url, events, args.repeat)
-        print(f"{events:,} events, {len(payload) / 1e6:.1f} MB from the {args.server} on loopback; "
+        server_name = "sandbox replay" if args.server == "sandbox" else "benchmark's own server"
+        print(f"{events:,} events, {len(payload) / 1e6:.1f} MB from the {server_name} on loopback; "
               f"median of {args.repeat} interleaved rounds after a warm-up")
         for name, rate in rates.items():
             print(f"  {name:<40} {rate:>10,.0f} events/s")

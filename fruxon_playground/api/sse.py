@@ -35,7 +35,7 @@ _new_event = tuple.__new__  # builds a ServerSentEvent without NamedTuple's Pyth
 class SSEDecoder:
     """Feed bytes with `feed()`, call `flush()` once at end of input. Output is chunking-independent."""
 
-    __slots__ = ("_decode", "_pieces", "_skip_lf", "_started", "_event", "_data", "_last_id", "_retry")
+    __slots__ = ("_decode", "_pieces", "_skip_lf", "_started", "_event", "_data", "_more", "_last_id", "_retry")
 
     def __init__(self) -> None:
         self._decode = codecs.getincrementaldecoder("utf-8")(errors="replace").decode
@@ -43,7 +43,8 @@ class SSEDecoder:
         self._skip_lf = False  # the last chunk ended with CR: an LF starting the next one is its CRLF's half
         self._started = False
         self._event: str | None = None
-        self._data: list[str] | None = None  # None until the frame has a data line
+        self._data: str | None = None  # the frame's first data line; None until it has one
+        self._more: list[str] | None = None  # all its data lines, once there are two or more
         self._last_id: str | None = None
         self._retry: int | None = None
 
@@ -94,45 +95,52 @@ class SSEDecoder:
 
     def _process(self, lines: list[str]) -> list[ServerSentEvent]:
         out: list[ServerSentEvent] = []
-        event, data = self._event, self._data
+        append = out.append
+        # The frame being built: its name, its first data line, and all its data lines once there are two.
+        event, data, more = self._event, self._data, self._more
         for line in lines:
-            # Fast paths for the three lines nearly every frame is made of.
-            if line.startswith("data: "):
-                if data is None:
-                    data = [line[6:]]
-                else:
-                    data.append(line[6:])
+            # The three lines nearly every frame is made of come first.
+            if not line:  # dispatch (contract §9.2 rule 8)
+                if data is not None:
+                    append(_new_event(ServerSentEvent, (
+                        event or "message", data if more is None else "\n".join(more), self._last_id, self._retry,
+                    )))
+                    event = data = more = None
+                elif event is not None:
+                    if event and event != "message":  # a named event without data
+                        append(_new_event(ServerSentEvent, (event, "", self._last_id, self._retry)))
+                    event = None
                 continue
-            if line.startswith("event: "):
+            if line.startswith("data: "):
+                value = line[6:]
+            elif line.startswith("event: "):
                 event = line[7:]
                 continue
-            if not line:  # dispatch
-                if data is not None:
-                    out.append(_new_event(ServerSentEvent, (
-                        event or "message", data[0] if len(data) == 1 else "\n".join(data), self._last_id, self._retry,
-                    )))
-                elif event and event != "message":  # a named event without data (contract §9.2 rule 8)
-                    out.append(_new_event(ServerSentEvent, (event, "", self._last_id, self._retry)))
-                event = data = None
+            elif line[0] == ":":
                 continue
-            if line[0] == ":":
-                continue
-            name, _, value = line.partition(":")
-            if value[:1] == " ":
-                value = value[1:]
-            if name == "data":
-                if data is None:
-                    data = [value]
-                else:
-                    data.append(value)
-            elif name == "event":
-                event = value
-            elif name == "id":
-                if "\x00" not in value:
-                    self._last_id = value
-            elif name == "retry":
-                self._retry = _retry_ms(value, self._retry)
-        self._event, self._data = event, data
+            else:
+                name, _, value = line.partition(":")
+                if value[:1] == " ":
+                    value = value[1:]
+                if name == "event":
+                    event = value
+                    continue
+                if name == "id":
+                    if "\x00" not in value:
+                        self._last_id = value
+                    continue
+                if name == "retry":
+                    self._retry = _retry_ms(value, self._retry)
+                    continue
+                if name != "data":
+                    continue
+            if data is None:
+                data = value
+            elif more is None:
+                more = [data, value]
+            else:
+                more.append(value)
+        self._event, self._data, self._more = event, data, more
         return out
 
 
