@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from fruxon_playground.api import events as ev
-from fruxon_playground.api.sse import ServerSentEvent, decode_sse
+from fruxon_playground.api.sse import ServerSentEvent, decode_data, decode_sse
 
 TRANSCRIPT = (Path(__file__).parents[1] / "data" / "stream_transcript.sse").read_bytes()
 
@@ -91,3 +94,40 @@ def test_events_are_immutable() -> None:
     event = ev.parse_event(ServerSentEvent("text", '{"chunk":"x"}'))
     with pytest.raises(AttributeError):
         event.chunk = "y"  # type: ignore[misc]
+
+
+NAMES = st.sampled_from([*ev.EVENT_MODELS, "message", "reasoning", ""])
+JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+                    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+                    max_leaves=8)
+OBJECTS = st.fixed_dictionaries({}, optional={
+    "chunk": st.text() | st.integers(), "id": st.text(), "status": st.text() | st.none(), "inputTokens": st.integers(),
+    "executionRecordId": st.text(), "message": st.text(), "toolTrace": JSON, "trace": JSON, "extra": JSON,
+})
+
+
+@given(name=NAMES, data=st.text() | JSON.map(json.dumps) | OBJECTS.map(json.dumps))
+def test_parse_event_never_raises_and_keeps_name_and_raw(name: str, data: str) -> None:
+    event = ev.parse_event(ServerSentEvent(name, data))
+    assert event.event == name and event.raw == data
+    model = ev.EVENT_MODELS.get(name, ev.UnknownEvent)
+    assert isinstance(event, model | ev.UnknownEvent)
+    if name in ("done", "error", "heartbeat"):
+        assert isinstance(event, model)
+    if name == "text":  # typed exactly when the data decodes to an object with a string chunk
+        decoded = decode_data(data)
+        assert isinstance(event, ev.TextEvent) == isinstance(decoded.get("chunk"), str)
+    if isinstance(event, ev.UnknownEvent):
+        assert event.data == decode_data(data)
+
+
+@given(name=NAMES, payload=OBJECTS, before=st.sampled_from(["", " ", "  ", "\n", "\n\n", " \n\t"]))
+def test_whitespace_before_the_json_object_does_not_change_the_event(name: str, payload: dict, before: str) -> None:
+    data = json.dumps(payload)
+    plain, padded = ev.parse_event(ServerSentEvent(name, data)), ev.parse_event(ServerSentEvent(name, before + data))
+    assert type(plain) is type(padded)
+    assert {k: v for k, v in vars_of(plain).items() if k != "raw"} == {k: v for k, v in vars_of(padded).items() if k != "raw"}
+
+
+def vars_of(event: ev.StreamEvent) -> dict:
+    return {name: getattr(event, name) for name in event.__dataclass_fields__}
