@@ -86,9 +86,6 @@ class SSEDecoder:
         self._pieces.append(self._decode(b"", final=True))  # a cut-off UTF-8 sequence becomes U+FFFD
         tail = "".join(self._pieces)
         self._pieces.clear()
-        if not self._started:
-            self._started = True
-            tail = tail.removeprefix("\ufeff")
         out = self._process([tail]) if tail else []
         out.extend(self._process([""]))  # the blank line the server may have left out
         return out

@@ -6,6 +6,8 @@ import time
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from fruxon_playground.api.sse import ServerSentEvent, SSEDecoder, decode_data, decode_sse
 
@@ -139,3 +141,16 @@ def test_a_long_line_costs_no_more_than_the_same_bytes_in_short_lines(size: int,
     (event,) = decode_sse(long_line)
     assert len(event.data) == size + 15
     assert _fed_in_pieces(long_line, piece) < 3 * _fed_in_pieces(short_lines, piece)
+
+
+def test_a_utf8_sequence_cut_off_by_the_end_of_the_stream_becomes_a_replacement_character() -> None:
+    assert decode_sse(b"data: caf\xc3") == [ServerSentEvent("message", "caf\ufffd")]
+
+
+PIECES = st.sampled_from(["data:", "data: ", "event: ", "id: ", "retry: ", "12", "²", ":", " ", "x", "é", "𝔘",
+                          "\ufeff", "\x00", "\r", "\n", "\r\n", "\n\n", "{\"chunk\":\"a\"}"])
+
+
+@given(stream=st.lists(PIECES, max_size=40).map("".join).map(str.encode), cuts=st.lists(st.integers(0, 400), max_size=8))
+def test_any_chunking_of_any_stream_gives_the_same_events(stream: bytes, cuts: list[int]) -> None:
+    assert feed_in_pieces(stream, sorted({c for c in cuts if c <= len(stream)})) == decode_sse(stream)
