@@ -208,7 +208,11 @@ READERS: dict[str, Callable[[str], int]] = {
 
 def timed(reader: Callable[[str], int], url: str, expected: int) -> float:
     started = time.perf_counter()
-    seen = reader(url)
+    try:
+        seen = reader(url)
+    except (OSError, httpx.TransportError) as exc:  # ConnectionResetError is an OSError
+        raise SystemExit(f"{reader.__name__}: the connection failed ({exc!r}). A server that answers before reading "
+                         "the request body resets clients that send it late; try --server own.") from exc
     elapsed = time.perf_counter() - started
     if seen != expected:
         raise SystemExit(f"{reader.__name__} saw {seen} events, expected {expected}")
