@@ -95,3 +95,9 @@ class PlaygroundSettings:
             history_path=env.get("PLAYGROUND_HISTORY_PATH") or str(data / "history.sqlite3"),
             max_upload_mb=float(env.get("PLAYGROUND_MAX_UPLOAD_MB") or 10),
         )
+
+    def upload_limit_mb(self, server_ceiling_mb: int) -> int:
+        """The per-file limit the drop zone and the app both state: whole megabytes (the uploader
+        takes an int), at least 1, and never above Streamlit's `server.maxUploadSize`, which its
+        upload endpoint enforces for every widget."""
+        return max(1, min(int(self.max_upload_mb), int(server_ceiling_mb)))
