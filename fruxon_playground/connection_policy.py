@@ -80,7 +80,7 @@ def _parse(url: str) -> tuple[BaseURL | None, str | None]:
     if parts.username is not None or parts.password is not None or "@" in parts.netloc:
         return None, "Remove the user name or password from the base URL: the key goes in the API key field."
     if parts.query or parts.fragment or "?" in text or "#" in text:
-        return None, "The base URL cannot contain `?` or `#`."
+        return None, "The base URL cannot contain “?” or “#”."
     host = (parts.hostname or "").lower()
     if not host or not _valid_host(host):
         return None, "The base URL has no valid host name."
@@ -88,7 +88,7 @@ def _parse(url: str) -> tuple[BaseURL | None, str | None]:
         return None, "The base URL cannot contain spaces or backslashes."
     segments = tuple(s for s in parts.path.split("/") if s)
     if any(s in (".", "..") for s in segments):
-        return None, "The base URL's path cannot contain `.` or `..` segments."
+        return None, "The base URL's path cannot contain “.” or “..” segments."
     return BaseURL(scheme, host.rstrip("."), port or _DEFAULT_PORTS[scheme], segments), None  # type: ignore[arg-type]
 
 

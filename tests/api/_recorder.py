@@ -24,6 +24,7 @@ class Seen:
 class Recorder:
     redirect_to: str | None = None
     health_status: int = 200
+    health_detail: str = "Nope"
     requests: list[Seen] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -59,7 +60,8 @@ class Recorder:
         path = raw_path.split("?", 1)[0]
         if path.endswith("/auth/health"):
             if self.health_status != 200:
-                return self.health_status, [], {"title": "Nope", "status": self.health_status}
+                return self.health_status, [], {"title": "Refused", "status": self.health_status,
+                                                "detail": self.health_detail}
             return 200, [], {"tokenName": "recorder-token"}
         if path.endswith("/agents"):
             return 200, [], {"items": [{"id": "echo_agent", "displayName": "Echo"}], "nextPageToken": None}
