@@ -28,6 +28,7 @@ SANDBOX = "Local sandbox"
 SECRETS = "From secrets"
 CUSTOM = "Custom"
 MAX_SERVER_TEXT = 300  # characters of a server's error text shown in the sidebar
+_AUTH_OPTIONS = {"both": "Both (X-API-KEY + Bearer)", "x-api-key": "X-API-KEY", "bearer": "Authorization: Bearer"}
 
 
 class FruxonConnection(BaseConnection[ConnectionSettings | None]):
@@ -85,32 +86,22 @@ def _policy(configured: ConnectionSettings | None) -> ConnectionPolicy:
     )
 
 
-# Custom widget key -> its field in state.CUSTOM_FORM
-_CUSTOM_FIELDS = {
-    state.CUSTOM_BASE_URL: "base_url",
-    state.CUSTOM_TENANT: "tenant",
-    state.CUSTOM_KEY: "api_key",
-    state.CUSTOM_AUTH: "auth_header",
-}
-
-
 def _custom_changed() -> None:
-    """Any edit keeps the value and drops the connection: nothing is sent with half-typed values."""
-    form = st.session_state[state.CUSTOM_FORM]
-    for key, name in _CUSTOM_FIELDS.items():
-        if key in st.session_state:
-            form[name] = st.session_state[key]
+    """Any edit drops the connection: nothing is sent with half-typed values."""
     st.session_state[state.CUSTOM_CONNECTED] = None
 
 
 def _custom_settings(configured: ConnectionSettings | None, policy: ConnectionPolicy) -> ConnectionSettings | None:
-    """The Custom form. Returns settings only once the user pressed Connect and the server said yes."""
-    form = st.session_state[state.CUSTOM_FORM]
-    for key, name in _CUSTOM_FIELDS.items():
-        if key not in st.session_state:  # hidden while another profile was shown: Streamlit dropped it
-            st.session_state[key] = form[name]
-    st.text_input("Base URL", key=state.CUSTOM_BASE_URL, on_change=_custom_changed)
-    st.text_input("Tenant", key=state.CUSTOM_TENANT, placeholder="your-workspace", on_change=_custom_changed)
+    """The Custom form. Returns settings only once the user pressed Connect and the server said yes.
+
+    persist_state="session": Streamlit otherwise drops a widget's value on a run that does not draw
+    it, and so forgot Custom as soon as another profile was picked. (Copying the values into other
+    session keys and back is not enough: when the profile switch interrupts a running script, the
+    browser redraws the field empty while the server still holds the value; measured in chromium.)
+    """
+    st.text_input("Base URL", key=state.CUSTOM_BASE_URL, on_change=_custom_changed, persist_state="session")
+    st.text_input("Tenant", key=state.CUSTOM_TENANT, placeholder="your-workspace", on_change=_custom_changed,
+                  persist_state="session")
     st.text_input(
         "API key",
         key=state.CUSTOM_KEY,
@@ -118,56 +109,58 @@ def _custom_settings(configured: ConnectionSettings | None, policy: ConnectionPo
         placeholder="fx_pat_…",
         help="Kept only in this browser session: never saved, logged or put in a URL.",
         on_change=_custom_changed,
+        persist_state="session",
     )
-    st.selectbox("Auth header", AUTH_HEADERS, key=state.CUSTOM_AUTH, format_func=AUTH_HEADER_LABELS.get,
-                 on_change=_custom_changed)
-    form.update({name: st.session_state[key] for key, name in _CUSTOM_FIELDS.items()})
-    base_url, tenant, key = (str(form[name]).strip() for name in ("base_url", "tenant", "api_key"))
+    st.selectbox("Auth header", AUTH_HEADERS, key=state.CUSTOM_AUTH, format_func=_AUTH_OPTIONS.get,
+                 on_change=_custom_changed, persist_state="session")
+    base_url = st.session_state[state.CUSTOM_BASE_URL].strip()
+    tenant = st.session_state[state.CUSTOM_TENANT].strip()
+    key = st.session_state[state.CUSTOM_KEY].strip()
     trusted = [configured.base_url if configured else DEFAULT_BASE_URL]
-    auth = effective_auth_header(form["auth_header"], base_url, trusted)
-    st.caption(f"Key sent as {auth.label}." + (f" {md(auth.note)}" if auth.note else ""))
+    auth = effective_auth_header(st.session_state[state.CUSTOM_AUTH], base_url, trusted)
+    st.caption(f"The key goes in the {auth.label}" + (f" only. {md(auth.note)}" if auth.note else "."))
 
     missing = [name for name, value in (("base URL", base_url), ("tenant", tenant), ("API key", key)) if not value]
-    problem = (tenant_problem(tenant) if tenant else None, policy.problem(base_url, custom=True) if base_url else None)
-    connected: ConnectionSettings | None = st.session_state[state.CUSTOM_CONNECTED]
-    if missing or any(problem):
+    tenant_issue = tenant_problem(tenant) if tenant else None  # the contract's fixed sentences
+    url_issue = policy.problem(base_url, custom=True) if base_url else None  # quotes the typed URL
+    if missing or tenant_issue or url_issue:
         st.session_state[state.CUSTOM_CONNECTED] = None
-        if problem[0]:
-            st.error(problem[0])  # the contract's fixed sentence, no user text in it
-        if problem[1]:
-            st.error(md(problem[1]))
+        if tenant_issue:
+            st.error(tenant_issue)
+        if url_issue:
+            st.error(md(url_issue))
         if missing:
             st.info("Enter the " + ", ".join(missing) + ", then press Connect.")
         return None
 
     settings = ConnectionSettings(base_url, tenant, key, auth.header, source="custom")
+    connected: ConnectionSettings | None = st.session_state[state.CUSTOM_CONNECTED]
     if connected is not None and connected != settings:
         connected = st.session_state[state.CUSTOM_CONNECTED] = None
-    left, right = st.columns(2)
     if connected is None:
-        if left.button("Connect", type="primary", width="stretch") and _check_connection(settings):
+        if st.button("Connect", type="primary", width="stretch") and _check_connection(settings):
             st.session_state[state.CUSTOM_CONNECTED] = settings
             st.rerun()
-        if right.button("Test connection", width="stretch"):
+        if st.button("Test connection", width="stretch"):
             _check_connection(settings)
     else:
-        if left.button("Test connection", width="stretch"):
+        if st.button("Test connection", width="stretch"):
             _check_connection(settings)
-        if right.button("Disconnect", width="stretch"):
+        if st.button("Disconnect", width="stretch"):
             st.session_state[state.CUSTOM_CONNECTED] = None
             st.rerun()
     _show_check(settings)
     if connected is None:
         st.caption("Nothing is sent to this server until you press Connect.")
         return None
-    st.caption(_summary(connected, "custom"))
+    st.caption(_summary(connected, "connected"))
     return connected
 
 
 def _summary(settings: ConnectionSettings, origin: str) -> str:
     """One caption: host, tenant (already checked against the contract's rule), masked key, headers."""
     auth = AUTH_HEADER_LABELS[settings.auth_header]
-    return f"**{md(settings.host)}** · tenant `{settings.tenant}` · key {md(settings.masked_key)} · {auth} · {origin}"
+    return f"**{md(settings.host)}** · tenant `{settings.tenant}` · key {md(settings.masked_key)} in the {auth} · {origin}"
 
 
 def _check_connection(settings: ConnectionSettings) -> bool:

@@ -12,13 +12,12 @@ from typing import Any
 import streamlit as st
 
 PROFILE = "connection.profile"  # "Local sandbox" | "From secrets" | "Custom"
-# The Custom profile's widgets. Streamlit drops a widget's state on a run that does not draw it, so
-# the values live in CUSTOM_FORM and are put back into the widgets when Custom is shown again.
+# The Custom profile's widgets; drawn with persist_state="session", so they keep their values (the
+# key too, for this browser session only) while another profile is shown.
 CUSTOM_BASE_URL = "connection.custom.base_url"
 CUSTOM_TENANT = "connection.custom.tenant"
 CUSTOM_KEY = "connection.custom.key"
 CUSTOM_AUTH = "connection.custom.auth_header"
-CUSTOM_FORM = "connection.custom.form"  # {"base_url", "tenant", "api_key", "auth_header"}: this session only
 CUSTOM_CONNECTED = "connection.custom.connected"  # ConnectionSettings the user pressed Connect for, else None
 CONNECTION_CHECK = "connection.check"  # last "Test connection" outcome: (settings fingerprint, ok, message)
 AGENT = "agent.selected"
@@ -36,7 +35,10 @@ OWNER = "session.owner"  # opaque id of this browser session for the local histo
 
 _DEFAULTS: dict[str, Any] = {
     PROFILE: None,
-    CUSTOM_FORM: {"base_url": "https://api.fruxon.com", "tenant": "", "api_key": "", "auth_header": "both"},
+    CUSTOM_BASE_URL: "https://api.fruxon.com",
+    CUSTOM_TENANT: "",
+    CUSTOM_KEY: "",
+    CUSTOM_AUTH: "both",
     CUSTOM_CONNECTED: None,
     CONNECTION_CHECK: None,
     AGENT: None,

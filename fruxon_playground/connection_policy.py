@@ -27,10 +27,10 @@ ALLOW_INSECURE_HTTP_ENV = "PLAYGROUND_ALLOW_INSECURE_HTTP"
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _HOSTNAME = re.compile(r"^(?=.{1,253}$)[a-z0-9_-]{1,63}(?:\.[a-z0-9_-]{1,63})*\.?$")
 
-AUTH_HEADER_LABELS: dict[str, str] = {
-    "both": "X-API-KEY + Authorization: Bearer",
-    "x-api-key": "X-API-KEY only",
-    "bearer": "Authorization: Bearer only",
+AUTH_HEADER_LABELS: dict[str, str] = {  # where the key goes, as the sidebar says it
+    "both": "X-API-KEY + Bearer headers",
+    "x-api-key": "X-API-KEY header",
+    "bearer": "Bearer header",
 }
 
 
@@ -186,4 +186,4 @@ def effective_auth_header(requested: AuthHeader, base_url: str, trusted_base_url
     if requested != "both" or any(same_host(base_url, trusted) for trusted in trusted_base_urls):
         return AuthChoice(requested, "")
     hosts = ", ".join(p.origin for p in (parse_base_url(u) for u in trusted_base_urls) if p is not None)
-    return AuthChoice("bearer", f"Bearer only: both headers are sent only to the configured host ({hosts}).")
+    return AuthChoice("bearer", f"“Both” is used only for the configured host, {hosts}.")

@@ -53,7 +53,7 @@ def settings_from_mapping(values: Mapping[str, Any], *, source: str) -> Connecti
         base_url=str(values.get("base_url") or DEFAULT_BASE_URL),
         tenant=str(values.get("tenant") or values.get("workspace") or ""),
         api_key=key,
-        auth_header=auth if auth in AUTH_HEADERS else "both",  # type: ignore[arg-type]
+        auth_header=auth if auth in AUTH_HEADERS else "both",
         source=source,
     )
 

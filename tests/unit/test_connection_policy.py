@@ -111,7 +111,7 @@ def test_both_headers_only_go_to_the_configured_host() -> None:
     assert (same.header, same.note) == ("both", "")
     other = effective_auth_header("both", "https://gw.acme.example", configured)
     assert other.header == "bearer"
-    assert "Bearer only" in other.note and "https://api.fruxon.com" in other.note
+    assert other.note == "“Both” is used only for the configured host, https://api.fruxon.com."
     assert effective_auth_header("both", "https://api.fruxon.com:8443", configured).header == "bearer"
 
 
