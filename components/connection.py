@@ -1,4 +1,6 @@
-"""The connection sidebar: profile, key (masked), "Test connection", and the agent picker."""
+"""The connection sidebar: profile, key (masked) and the headers it goes in, Connect / "Test
+connection", and the agent picker. The rules for what may be sent where live in
+`fruxon_playground.connection_policy`."""
 
 from __future__ import annotations
 

@@ -34,7 +34,10 @@ def quiet_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterat
     for name in ("FRUXON_API_KEY", "FRUXON_BASE_URL", "FRUXON_TENANT", "FRUXON_AUTH_HEADER",
                  "PLAYGROUND_ALLOWED_BASE_URLS", "PLAYGROUND_ALLOW_INSECURE_HTTP", "PLAYGROUND_MAX_UPLOAD_MB"):
         monkeypatch.delenv(name, raising=False)
+    before = config.get_option("server.address")
+    config.set_option("server.address", "localhost")  # as .streamlit/config.toml has it, whatever the cwd
     yield
+    config.set_option("server.address", before)
     # st.connection keeps its instance for the whole process: forget a connection a test configured.
     st.connection("fruxon", type=FruxonConnection).reset()
 
