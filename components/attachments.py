@@ -7,6 +7,7 @@ from typing import Any
 
 import streamlit as st
 
+from components.safe import md
 from fruxon_playground.api import FruxonError
 from fruxon_playground.settings import PlaygroundSettings
 
@@ -33,20 +34,23 @@ def attachments_editor(state_key: str, conn) -> list[UploadedAttachment]:
     attachments: list[UploadedAttachment] = st.session_state[state_key]
     client_factory = conn.client
     server = f"{conn.settings.base_url}|{conn.settings.tenant}"
-    max_upload_mb = PlaygroundSettings.from_environment().max_upload_mb
+    # One limit, stated once: the drop zone shows and enforces the widget's `max_upload_size`, and
+    # Streamlit's upload endpoint refuses anything above `server.maxUploadSize` whatever the widget says.
+    limit_mb = PlaygroundSettings.from_environment().upload_limit_mb(st.get_option("server.maxUploadSize"))
+    limit = limit_mb * 1024 * 1024  # the drop zone counts a megabyte as 1024 × 1024 bytes too
     uploader_key = f"{state_key}.uploader"
     generation_key = f"{state_key}.generation"
     st.session_state.setdefault(generation_key, 0)
-    limit = int(max_upload_mb * 1024 * 1024)
     picked = st.file_uploader(
-        f"Attachments (up to {human_size(limit)} each)",
+        f"Attachments (up to {limit_mb} MB each)",
         accept_multiple_files=True,
+        max_upload_size=limit_mb,
         key=f"{uploader_key}.{st.session_state[generation_key]}",
     )
     if picked:
         too_big = [f for f in picked if f.size > limit]
         for f in too_big:
-            st.error(f"“{f.name}” is {human_size(f.size)}; the limit is {human_size(limit)}. It was not uploaded.")
+            st.error(f"“{md(f.name)}” is {human_size(f.size)}; the limit is {limit_mb} MB. It was not uploaded.")
         to_upload = [f for f in picked if f.size <= limit]
         if to_upload:
             try:
@@ -63,7 +67,7 @@ def attachments_editor(state_key: str, conn) -> list[UploadedAttachment]:
                             )
                         )
             except FruxonError as exc:
-                st.error(f"Upload failed: {exc}")
+                st.error(f"Upload failed: {md(exc)}")
         # A fresh uploader: the files now live in the list below, not in the widget.
         st.session_state[generation_key] += 1
         if not too_big:
@@ -74,7 +78,7 @@ def attachments_editor(state_key: str, conn) -> list[UploadedAttachment]:
     for index, item in enumerate(attachments):
         name_col, meta_col, remove_col = st.columns([5, 4, 1], vertical_alignment="center")
         name_col.text(item.name)
-        meta_col.caption(f"{item.content_type} · {human_size(item.size)} · {item.file_link.get('fileId', '')}")
+        meta_col.caption(md(f"{item.content_type} · {human_size(item.size)} · {item.file_link.get('fileId', '')}"))
         if remove_col.button("✕", key=f"{state_key}.remove.{index}.{item.file_link.get('fileId')}", help="Remove"):
             attachments.pop(index)
             st.rerun()

@@ -1,4 +1,6 @@
-"""The connection sidebar: profile, key (masked), "Test connection", and the agent picker."""
+"""The connection sidebar: profile, key (masked) and the headers it goes in, Connect / "Test
+connection", and the agent picker. The rules for what may be sent where live in
+`fruxon_playground.connection_policy`."""
 
 from __future__ import annotations
 
@@ -10,10 +12,15 @@ import streamlit as st
 from streamlit.connections import BaseConnection
 
 from components import state
+from components.safe import md
 from components.sandbox import sandbox_settings
 from fruxon_playground.api import FruxonClient, FruxonError
+from fruxon_playground.api.errors import RedirectedError
+from fruxon_playground.connection_policy import AUTH_HEADER_LABELS, ConnectionPolicy, effective_auth_header
+from fruxon_playground.contract import tenant_problem
 from fruxon_playground.settings import (
     AUTH_HEADERS,
+    DEFAULT_BASE_URL,
     ConnectionSettings,
     settings_from_environment,
     settings_from_mapping,
@@ -22,6 +29,8 @@ from fruxon_playground.settings import (
 SANDBOX = "Local sandbox"
 SECRETS = "From secrets"
 CUSTOM = "Custom"
+MAX_SERVER_TEXT = 300  # characters of a server's error text shown in the sidebar
+_AUTH_OPTIONS = {"both": "Both (X-API-KEY + Bearer)", "x-api-key": "X-API-KEY", "bearer": "Authorization: Bearer"}
 
 
 class FruxonConnection(BaseConnection[ConnectionSettings | None]):
@@ -72,59 +81,130 @@ def connection_fingerprint(settings: ConnectionSettings) -> str:
     return hashlib.sha256(material.encode()).hexdigest()[:16]
 
 
-def _custom_settings() -> ConnectionSettings | None:
-    st.text_input("Base URL", key=state.CUSTOM_BASE_URL)
-    st.text_input("Tenant", key=state.CUSTOM_TENANT, placeholder="your-workspace")
+def _policy(configured: ConnectionSettings | None) -> ConnectionPolicy:
+    return ConnectionPolicy.from_environment(
+        listen_address=st.get_option("server.address"),
+        configured_base_url=configured.base_url if configured else None,
+    )
+
+
+def _custom_changed() -> None:
+    """Any edit drops the connection: nothing is sent with half-typed values."""
+    st.session_state[state.CUSTOM_CONNECTED] = None
+
+
+def _custom_settings(configured: ConnectionSettings | None, policy: ConnectionPolicy) -> ConnectionSettings | None:
+    """The Custom form. Returns settings only once the user pressed Connect and the server said yes.
+
+    persist_state="session": Streamlit otherwise drops a widget's value on a run that does not draw
+    it, and so forgot Custom as soon as another profile was picked. (Copying the values into other
+    session keys and back is not enough: when the profile switch interrupts a running script, the
+    browser redraws the field empty while the server still holds the value; measured in chromium.)
+    """
+    st.text_input("Base URL", key=state.CUSTOM_BASE_URL, on_change=_custom_changed, persist_state="session")
+    st.text_input("Tenant", key=state.CUSTOM_TENANT, placeholder="your-workspace", on_change=_custom_changed,
+                  persist_state="session")
     st.text_input(
         "API key",
         key=state.CUSTOM_KEY,
         type="password",
         placeholder="fx_pat_…",
         help="Kept only in this browser session: never saved, logged or put in a URL.",
+        on_change=_custom_changed,
+        persist_state="session",
     )
-    st.selectbox(
-        "Auth header",
-        AUTH_HEADERS,
-        key=state.CUSTOM_AUTH,
-        format_func={"both": "Both (X-API-KEY + Bearer)", "x-api-key": "X-API-KEY", "bearer": "Authorization: Bearer"}.get,
-    )
+    st.selectbox("Auth header", AUTH_HEADERS, key=state.CUSTOM_AUTH, format_func=_AUTH_OPTIONS.get,
+                 on_change=_custom_changed, persist_state="session")
     base_url = st.session_state[state.CUSTOM_BASE_URL].strip()
     tenant = st.session_state[state.CUSTOM_TENANT].strip()
     key = st.session_state[state.CUSTOM_KEY].strip()
+    trusted = [configured.base_url if configured else DEFAULT_BASE_URL]
+    auth = effective_auth_header(st.session_state[state.CUSTOM_AUTH], base_url, trusted)
+    st.caption(f"The key goes in the {auth.label}" + (f" only. {md(auth.note)}" if auth.note else "."))
+
     missing = [name for name, value in (("base URL", base_url), ("tenant", tenant), ("API key", key)) if not value]
-    if missing:
-        st.info("Enter the " + ", ".join(missing) + " to use a custom connection.")
+    tenant_issue = tenant_problem(tenant) if tenant else None  # the contract's fixed sentences
+    url_issue = policy.problem(base_url, custom=True) if base_url else None  # quotes the typed URL
+    if missing or tenant_issue or url_issue:
+        st.session_state[state.CUSTOM_CONNECTED] = None
+        if tenant_issue:
+            st.error(tenant_issue)
+        if url_issue:
+            st.error(md(url_issue))
+        if missing:
+            st.info("Enter the " + ", ".join(missing) + ", then press Connect.")
         return None
-    if not base_url.startswith(("http://", "https://")):
-        st.error("The base URL must start with http:// or https://.")
+
+    settings = ConnectionSettings(base_url, tenant, key, auth.header, source="custom")
+    connected: ConnectionSettings | None = st.session_state[state.CUSTOM_CONNECTED]
+    if connected is not None and connected != settings:
+        connected = st.session_state[state.CUSTOM_CONNECTED] = None
+    if connected is None:
+        if st.button("Connect", type="primary", width="stretch") and _check_connection(settings):
+            st.session_state[state.CUSTOM_CONNECTED] = settings
+            st.rerun()
+        if st.button("Test connection", width="stretch"):
+            _check_connection(settings)
+    else:
+        if st.button("Test connection", width="stretch"):
+            _check_connection(settings)
+        if st.button("Disconnect", width="stretch"):
+            st.session_state[state.CUSTOM_CONNECTED] = None
+            st.rerun()
+    _show_check(settings)
+    if connected is None:
+        st.caption("Nothing is sent to this server until you press Connect.")
         return None
-    return ConnectionSettings(base_url, tenant, key, st.session_state[state.CUSTOM_AUTH], source="custom")
+    st.caption(_summary(connected, "connected"))
+    return connected
 
 
-def _test_connection(settings: ConnectionSettings) -> None:
-    fingerprint = connection_fingerprint(settings)
-    if st.button("Test connection", width="stretch"):
-        try:
-            with Connection(settings, None).client() as client:
-                health = client.auth_health()
-            who = health.token_name or health.email or "this key"
-            message = f"The key works for tenant **{settings.tenant}** ({who})."
-            st.session_state[state.CONNECTION_CHECK] = (fingerprint, True, message)
-        except FruxonError as exc:
-            st.session_state[state.CONNECTION_CHECK] = (fingerprint, False, describe_connection_error(exc, settings))
+def _summary(settings: ConnectionSettings, origin: str) -> str:
+    """One caption: host, tenant (already checked against the contract's rule), masked key, headers."""
+    auth = AUTH_HEADER_LABELS[settings.auth_header]
+    return f"**{md(settings.host)}** · tenant `{settings.tenant}` · key {md(settings.masked_key)} in the {auth} · {origin}"
+
+
+def _check_connection(settings: ConnectionSettings) -> bool:
+    """One `auth/health` request; only a 2xx counts. The outcome is kept for `_show_check`."""
+    try:
+        with Connection(settings, None).client() as client:
+            health = client.auth_health()
+    except FruxonError as exc:
+        outcome = (False, describe_connection_error(exc, settings))
+    except ValueError:  # a 2xx whose body is not the API's JSON (a login page, a proxy's banner)
+        outcome = (False, f"**{md(settings.host)}** answered, but not like the Fruxon API: check the base URL.")
+    else:
+        who = md(health.token_name or health.email or "this key", limit=120)
+        outcome = (True, f"The key works for tenant **{md(settings.tenant)}** ({who}).")
+    st.session_state[state.CONNECTION_CHECK] = (connection_fingerprint(settings), *outcome)
+    return outcome[0]
+
+
+def _show_check(settings: ConnectionSettings) -> None:
     check = st.session_state[state.CONNECTION_CHECK]
-    if check and check[0] == fingerprint:
+    if check and check[0] == connection_fingerprint(settings):
         (st.success if check[1] else st.error)(check[2])
 
 
+def _test_connection(settings: ConnectionSettings) -> None:
+    if st.button("Test connection", width="stretch"):
+        _check_connection(settings)
+    _show_check(settings)
+
+
 def describe_connection_error(exc: FruxonError, settings: ConnectionSettings) -> str:
+    """What went wrong, as Markdown: server text is capped and escaped (it may come from any URL)."""
+    tenant = md(settings.tenant)
+    if isinstance(exc, RedirectedError):
+        return f"The server redirected to {md(exc.target)}; the key was not sent there. Check the base URL."
     status = getattr(exc, "status", None)
-    detail = getattr(exc, "detail", None) or ""
+    detail = md(getattr(exc, "detail", None) or "", limit=MAX_SERVER_TEXT)
     if status == 401:
-        return f"The key was rejected for tenant **{settings.tenant}**. {detail}".strip()
+        return f"The key was rejected for tenant **{tenant}**. {detail}".strip()
     if status == 403:
-        return f"This key cannot access tenant **{settings.tenant}**. {detail}".strip()
-    return str(exc)
+        return f"This key cannot access tenant **{tenant}**. {detail}".strip()
+    return md(str(exc), limit=MAX_SERVER_TEXT)
 
 
 def _agent_picker(settings: ConnectionSettings) -> str | None:
@@ -152,26 +232,28 @@ def _agent_picker(settings: ConnectionSettings) -> str | None:
 def connection_sidebar() -> Connection | None:
     """Draws the sidebar and returns the active connection, or None until one is usable."""
     configured = _configured_settings()
+    policy = _policy(configured)
     profiles = [SANDBOX] + ([SECRETS] if configured else []) + [CUSTOM]
     if st.session_state[state.PROFILE] not in profiles:
         st.session_state[state.PROFILE] = SECRETS if configured else SANDBOX
     with st.sidebar:
         st.subheader("Connection")
         profile = st.radio("Profile", profiles, key=state.PROFILE, horizontal=True, label_visibility="collapsed")
-        if profile == SANDBOX:
-            settings = sandbox_settings()
-        elif profile == SECRETS and configured:
-            settings = configured
+        if profile == CUSTOM:
+            settings = _custom_settings(configured, policy)
+            if settings is None:
+                return None
         else:
-            settings = _custom_settings()
-        if settings is None:
-            return None
-        if profile != CUSTOM:
-            st.caption(
-                f"**{settings.host}** · tenant `{settings.tenant}` · key `{settings.masked_key}`"
-                + (" · demo data, runs locally" if profile == SANDBOX else f" · from {settings.source}")
-            )
-        _test_connection(settings)
+            settings = sandbox_settings() if profile == SANDBOX else configured
+            if settings is None:
+                return None
+            if profile == SECRETS:  # the operator's settings: the same rules as typed ones, minus the allow-list
+                problem = tenant_problem(settings.tenant)
+                if problem or (problem := policy.problem(settings.base_url, custom=False)):
+                    st.error(md(f"The configured connection ({settings.source}) cannot be used: {problem}"))
+                    return None
+            st.caption(_summary(settings, "demo data, runs locally" if profile == SANDBOX else f"from {settings.source}"))
+            _test_connection(settings)
         agent = _agent_picker(settings)
     return Connection(settings, agent)
 
@@ -180,7 +262,10 @@ def require_agent(why: str = "") -> Connection:
     """The active connection with an agent picked, or a hint and a stop."""
     conn: Connection | None = st.session_state[state.CONNECTION]
     if conn is None:
-        st.info("Choose a connection in the sidebar to start.")
+        if st.session_state[state.PROFILE] == CUSTOM:
+            st.info("Connect to start: fill in the Custom connection in the sidebar and press **Connect**.")
+        else:
+            st.info("Choose a connection in the sidebar to start.")
         st.stop()
     if not conn.agent:
         st.info("Pick an agent in the sidebar (or type its id)" + (f": {why}" if why else "."))

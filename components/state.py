@@ -12,10 +12,13 @@ from typing import Any
 import streamlit as st
 
 PROFILE = "connection.profile"  # "Local sandbox" | "From secrets" | "Custom"
+# The Custom profile's widgets; drawn with persist_state="session", so they keep their values (the
+# key too, for this browser session only) while another profile is shown.
 CUSTOM_BASE_URL = "connection.custom.base_url"
 CUSTOM_TENANT = "connection.custom.tenant"
 CUSTOM_KEY = "connection.custom.key"
 CUSTOM_AUTH = "connection.custom.auth_header"
+CUSTOM_CONNECTED = "connection.custom.connected"  # ConnectionSettings the user pressed Connect for, else None
 CONNECTION_CHECK = "connection.check"  # last "Test connection" outcome: (settings fingerprint, ok, message)
 AGENT = "agent.selected"
 AGENT_FREE_TEXT = "agent.free_text"
@@ -36,6 +39,7 @@ _DEFAULTS: dict[str, Any] = {
     CUSTOM_TENANT: "",
     CUSTOM_KEY: "",
     CUSTOM_AUTH: "both",
+    CUSTOM_CONNECTED: None,
     CONNECTION_CHECK: None,
     AGENT: None,
     AGENT_FREE_TEXT: "",

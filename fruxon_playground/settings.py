@@ -53,7 +53,7 @@ def settings_from_mapping(values: Mapping[str, Any], *, source: str) -> Connecti
         base_url=str(values.get("base_url") or DEFAULT_BASE_URL),
         tenant=str(values.get("tenant") or values.get("workspace") or ""),
         api_key=key,
-        auth_header=auth if auth in AUTH_HEADERS else "both",  # type: ignore[arg-type]
+        auth_header=auth if auth in AUTH_HEADERS else "both",
         source=source,
     )
 
@@ -95,3 +95,9 @@ class PlaygroundSettings:
             history_path=env.get("PLAYGROUND_HISTORY_PATH") or str(data / "history.sqlite3"),
             max_upload_mb=float(env.get("PLAYGROUND_MAX_UPLOAD_MB") or 10),
         )
+
+    def upload_limit_mb(self, server_ceiling_mb: int) -> int:
+        """The per-file limit the drop zone and the app both state: whole megabytes (the uploader
+        takes an int), at least 1, and never above Streamlit's `server.maxUploadSize`, which its
+        upload endpoint enforces for every widget."""
+        return max(1, min(int(self.max_upload_mb), int(server_ceiling_mb)))

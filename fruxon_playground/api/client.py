@@ -7,10 +7,12 @@ for tests and for pointing at an in-process server.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 from pydantic import BaseModel
@@ -62,6 +64,20 @@ class Summaries:
 
 
 RequestBody = BaseModel | dict[str, Any]
+
+# A relative API path once its ids went through `_seg`: segments of unreserved characters and
+# %-escapes (`*` is the revision wildcard, §6.3), then at most one `:action` suffix (§1).
+_SAFE_RELATIVE_PATH = re.compile(r"[A-Za-z0-9._~%*-]+(?:/[A-Za-z0-9._~%*-]+)*(?::[A-Za-z]+)?")
+
+
+def _seg(value: object) -> str:
+    """One path segment: every reserved character percent-encoded, so an id such as
+    `x/../../internal?` stays inside its segment. "." and ".." cannot be encoded away
+    (servers may decode `%2E` and normalise), so they are refused; so is an empty id."""
+    text = str(value)
+    if text in ("", ".", ".."):
+        raise err.UnsafePathSegment(f"{text!r} cannot be used as an id in a request path.")
+    return "*" if text == "*" else quote(text, safe="")
 
 
 def _wire(body: RequestBody | None) -> dict[str, Any] | None:
@@ -118,7 +134,11 @@ class FruxonClient:
 
     # -- plumbing ----------------------------------------------------------------------------------
     def _path(self, path: str) -> str:
-        return f"/v1/tenants/{self.tenant}/{path}"
+        """`/v1/tenants/{tenant}/{path}`. Callers put every id through `_seg`; a path that still
+        holds `?`, `#`, spaces or a dot segment was built without it and is refused, not sent."""
+        if not _SAFE_RELATIVE_PATH.fullmatch(path) or any(s in (".", "..") for s in path.split(":")[0].split("/")):
+            raise err.UnsafePathSegment(f"Refusing to send a request to an unencoded path: {path[:100]!r}.")
+        return f"/v1/tenants/{_seg(self.tenant)}/{path}"
 
     def _send(self, method: str, path: str, *, json: Any = None, params: Any = None,
               headers: dict[str, str] | None = None, files: Any = None, retry: bool) -> httpx.Response:
@@ -142,6 +162,8 @@ class FruxonClient:
                     f"Cannot reach {self._http.base_url.host} ({method} {full_path}): {exc.__class__.__name__}."
                 ) from exc
             status = response.status_code
+            if 300 <= status < 400:  # never followed (follow_redirects=False): the key would go along
+                raise err.RedirectedError(status, response.headers.get("location", ""), method=method, path=full_path)
             if status < 400:
                 return response
             failure = err.error_from_response(status, response.headers, response.content, method=method, path=full_path)
@@ -182,27 +204,27 @@ class FruxonClient:
         return [a for a in (Agent.model_validate(i) for i in items) if not a.deleted_at]
 
     def get_agent(self, agent: str) -> Agent:
-        return Agent.model_validate(self._get(f"agents/{agent}"))
+        return Agent.model_validate(self._get(f"agents/{_seg(agent)}"))
 
     def get_parameters(self, agent: str, revision: int | str) -> ParametersResponse:
-        return ParametersResponse.model_validate(self._get(f"agents/{agent}/revisions/{revision}/parameters") or {})
+        return ParametersResponse.model_validate(self._get(f"agents/{_seg(agent)}/revisions/{_seg(revision)}/parameters") or {})
 
     # -- revisions (contract §7.1) -----------------------------------------------------------------
     def list_revisions(self, agent: str) -> list[AgentRevisionSummary]:
         """Every published revision of `agent`, newest first (`is_current` marks the live one)."""
-        return [AgentRevisionSummary.model_validate(i) for i in self._all_pages(f"agents/{agent}/revisions", {})]
+        return [AgentRevisionSummary.model_validate(i) for i in self._all_pages(f"agents/{_seg(agent)}/revisions", {})]
 
     def get_revision(self, agent: str, revision: int) -> AgentRevision:
         """One revision's definition, flow and parameters; NotFoundError when it does not exist."""
-        return AgentRevision.model_validate(self._get(f"agents/{agent}/revisions/{revision}"))
+        return AgentRevision.model_validate(self._get(f"agents/{_seg(agent)}/revisions/{_seg(revision)}"))
 
     # -- runs (never retried) ----------------------------------------------------------------------
     @staticmethod
     def _run_path(action: str, agent: str, draft_revision: int | str | None) -> str:
         """`agents/{agent}:{action}`, or the stored-draft path (E5/E6) for a base revision."""
         if draft_revision is None:
-            return f"agents/{agent}:{action}"
-        return f"agents/{agent}/revisions/{draft_revision}/draft:{action}"
+            return f"agents/{_seg(agent)}:{action}"
+        return f"agents/{_seg(agent)}/revisions/{_seg(draft_revision)}/draft:{action}"
 
     def run_json(self, action: str, agent: str, body: RequestBody | None, *, draft_revision: int | str | None = None,
                  if_match: int | None = None) -> str:
@@ -269,7 +291,7 @@ class FruxonClient:
         params = self._record_params(**filters) + [("pageSize", str(page_size))]
         if page_token:
             params.append(("pageToken", page_token))
-        return Page[ExecutionRecord].model_validate(self._get(f"agents/{agent}/executionRecords", params) or {})
+        return Page[ExecutionRecord].model_validate(self._get(f"agents/{_seg(agent)}/executionRecords", params) or {})
 
     def list_execution_records(self, agent: str, *, page_size: int = 50, limit: int | None = None,
                                **filters: Any) -> Iterator[ExecutionRecord]:
@@ -290,7 +312,7 @@ class FruxonClient:
             seen.add(token)
 
     def get_execution_record(self, agent: str, record_id: str) -> ExecutionRecord:
-        return ExecutionRecord.model_validate(self._get(f"agents/{agent}/executionRecords/{record_id}"))
+        return ExecutionRecord.model_validate(self._get(f"agents/{_seg(agent)}/executionRecords/{_seg(record_id)}"))
 
     def get_execution_trace(self, agent: str, record_id: str) -> TraceEnvelope:
         """`/trace`, falling back once to `:trace` when the first spelling is missing (§5.3)."""
@@ -304,11 +326,11 @@ class FruxonClient:
     def execution_trace_envelope(self, agent: str, record_id: str) -> dict[str, Any]:
         """`{"status", "trace": {...}, …}` whichever shape the server sent (§5.3)."""
         try:
-            payload = self._get(f"agents/{agent}/executionRecords/{record_id}/trace")
+            payload = self._get(f"agents/{_seg(agent)}/executionRecords/{_seg(record_id)}/trace")
         except (err.NotFoundError, err.MethodNotAllowedError) as exc:
             if exc.problem:
                 raise
-            payload = self._get(f"agents/{agent}/executionRecords/{record_id}:trace")
+            payload = self._get(f"agents/{_seg(agent)}/executionRecords/{_seg(record_id)}:trace")
         payload = payload if isinstance(payload, dict) else {}
         if isinstance(payload.get("trace"), dict):
             return payload
@@ -317,7 +339,7 @@ class FruxonClient:
     def get_execution_result(self, agent: str, record_id: str) -> ExecutionResult | None:
         """The inputs and final output; None when the run stored none (failed, cancelled, running)."""
         try:
-            payload = self._get(f"agents/{agent}/executionRecords/{record_id}/result")
+            payload = self._get(f"agents/{_seg(agent)}/executionRecords/{_seg(record_id)}/result")
         except err.NotFoundError:
             return None
         return ExecutionResult.model_validate(payload) if payload else None
@@ -327,7 +349,7 @@ class FruxonClient:
                               to_ms: int | None = None) -> Summaries:
         params = {k: v for k, v in (("origin", origin), ("from", from_ms), ("to", to_ms)) if v is not None}
         try:
-            payload = self._get(f"agents/{agent}/environmentSummaries", params)
+            payload = self._get(f"agents/{_seg(agent)}/environmentSummaries", params)
         except (err.NotFoundError, err.MethodNotAllowedError) as exc:
             if isinstance(exc, err.NotFoundError) and exc.problem:
                 raise
@@ -357,12 +379,12 @@ class FruxonClient:
     def cost(self, agent: str, revision: int | str = "*", *, environment: str | None = None,
              origin: str | None = None) -> CostRollup:
         params = {k: v for k, v in (("environment", environment), ("origin", origin)) if v}
-        return CostRollup.model_validate(self._get(f"agents/{agent}/revisions/{revision}/cost", params) or {})
+        return CostRollup.model_validate(self._get(f"agents/{_seg(agent)}/revisions/{_seg(revision)}/cost", params) or {})
 
     def cost_timeseries(self, agent: str, revision: int | str = "*", *, interval: str = "DAY",
                         from_ms: int | None = None, to_ms: int | None = None, origin: str | None = None) -> CostTimeseries:
         params = {k: v for k, v in (("interval", interval), ("from", from_ms), ("to", to_ms), ("origin", origin)) if v is not None}
-        return CostTimeseries.model_validate(self._get(f"agents/{agent}/revisions/{revision}/costTimeseries", params) or {})
+        return CostTimeseries.model_validate(self._get(f"agents/{_seg(agent)}/revisions/{_seg(revision)}/costTimeseries", params) or {})
 
     def environment_cost_timeseries(self, agent: str, environments: Iterable[str], revision: int | str = "*", *,
                                     interval: str = "DAY", from_ms: int | None = None, to_ms: int | None = None,
@@ -370,7 +392,7 @@ class FruxonClient:
         params: list[tuple[str, Any]] = [("environment", e) for e in environments]
         params += [(k, v) for k, v in (("interval", interval), ("from", from_ms), ("to", to_ms), ("origin", origin)) if v is not None]
         return EnvironmentCostTimeseries.model_validate(
-            self._get(f"agents/{agent}/revisions/{revision}/environmentCostTimeseries", params) or {}
+            self._get(f"agents/{_seg(agent)}/revisions/{_seg(revision)}/environmentCostTimeseries", params) or {}
         )
 
     # -- environments ------------------------------------------------------------------------------
@@ -378,7 +400,7 @@ class FruxonClient:
         return [Environment.model_validate(i) for i in self._all_pages("environments", {"query": query} if query else {})]
 
     def get_environment(self, environment_id: str) -> Environment:
-        return Environment.model_validate(self._get(f"environments/{environment_id}"))
+        return Environment.model_validate(self._get(f"environments/{_seg(environment_id)}"))
 
     # -- approvals ---------------------------------------------------------------------------------
     def list_pending_approvals(self, agent: str | None = None) -> list[Approval]:
@@ -386,21 +408,21 @@ class FruxonClient:
         return [Approval.model_validate(i) for i in self._all_pages("pendingApprovals", params)]
 
     def get_approval(self, agent: str, approval_id: str) -> Approval:
-        return Approval.model_validate(self._get(f"agents/{agent}/pendingApprovals/{approval_id}"))
+        return Approval.model_validate(self._get(f"agents/{_seg(agent)}/pendingApprovals/{_seg(approval_id)}"))
 
     def respond_to_approval(self, agent: str, approval_id: str, text: str) -> Approval:
         """`text` starting with "approve" approves; anything else rejects (the text is the reason)."""
-        return Approval.model_validate(self._post(f"agents/{agent}/pendingApprovals/{approval_id}:respond", {"text": text}) or {"id": approval_id})
+        return Approval.model_validate(self._post(f"agents/{_seg(agent)}/pendingApprovals/{_seg(approval_id)}:respond", {"text": text}) or {"id": approval_id})
 
     def cancel_approval(self, agent: str, approval_id: str, reason: str | None = None) -> Approval:
         body = {"reason": reason} if reason else {}
-        return Approval.model_validate(self._post(f"agents/{agent}/pendingApprovals/{approval_id}:cancel", body) or {"id": approval_id})
+        return Approval.model_validate(self._post(f"agents/{_seg(agent)}/pendingApprovals/{_seg(approval_id)}:cancel", body) or {"id": approval_id})
 
     # -- files -------------------------------------------------------------------------------------
     def upload_file(self, name: str, content: bytes, content_type: str = "application/octet-stream",
                     *, temporary: bool = False) -> FileLink:
-        path = "storage?temporary=true" if temporary else "storage"
-        response = self._send("POST", path, files={"file": (name, content, content_type)}, retry=False)
+        params = {"temporary": "true"} if temporary else None
+        response = self._send("POST", "storage", params=params, files={"file": (name, content, content_type)}, retry=False)
         return FileLink.model_validate(response.json())
 
     # -- paging ------------------------------------------------------------------------------------

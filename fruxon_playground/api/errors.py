@@ -7,6 +7,8 @@
     │   ├── ForbiddenError (403; required_scope)        └── ServerError (5xx)
     │   ├── NotFoundError (404)                             └── ServiceUnavailableError (503)
     │   └── MethodNotAllowedError (405)
+    ├── RedirectedError (3xx: never followed, the key would go along)
+    ├── UnsafePathSegment (an id that cannot be one path segment: "", "." or "..")
     ├── FruxonConnectionError ── FruxonTimeoutError
     └── StreamInterrupted (the stream ended before a done or error event)
 
@@ -20,6 +22,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 MAX_TEXT_BODY = 500
 
@@ -126,6 +129,32 @@ class ServerError(FruxonAPIError):
 
 class ServiceUnavailableError(ServerError):
     """503: unavailable; `retry_after` when the server said."""
+
+
+class RedirectedError(FruxonError):
+    """The server answered 3xx. Redirects are never followed: the key would travel with them."""
+
+    def __init__(self, status: int, location: str, *, method: str = "", path: str = "") -> None:
+        self.status = status
+        self.location = location  # untrusted, as the server sent it (may be relative)
+        self.method = method
+        self.path = path
+        super().__init__(f"The server redirected to {self.target}; the key was not sent there "
+                         f"({status} on {method} {path}).")
+
+    @property
+    def target(self) -> str:
+        """Where the redirect pointed, as scheme://host (or the relative location), capped."""
+        try:
+            parts = urlsplit(self.location)
+        except ValueError:
+            return self.location[:200]
+        target = f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else self.location or "nowhere"
+        return target[:200]
+
+
+class UnsafePathSegment(FruxonError, ValueError):
+    """An id that cannot be sent as one URL path segment (empty, "." or ".."): refused, not sent."""
 
 
 class FruxonConnectionError(FruxonError):
