@@ -19,13 +19,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlencode
 
 from authlib.common.security import generate_token
 from authlib.oauth2 import AuthorizationServer, OAuth2Error, OAuth2Request
 from authlib.oauth2.rfc6749 import ClientMixin, ResourceProtector
-from authlib.oauth2.rfc6749.requests import BasicOAuth2Payload
 from authlib.oauth2.rfc6749.grants import AuthorizationCodeGrant
+from authlib.oauth2.rfc6749.requests import BasicOAuth2Payload
 from authlib.oauth2.rfc6750 import BearerTokenGenerator, BearerTokenValidator
 from authlib.oauth2.rfc7636 import CodeChallenge
 from authlib.oidc.core import UserInfo
@@ -35,7 +34,7 @@ from authlib.oidc.rpinitiated import EndSessionEndpoint
 from joserfc.jwk import KeySet, RSAKey
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from tests.api._loopback import serve
@@ -364,8 +363,3 @@ def running_provider(users: list[OidcUser], *, redirect_uri: str) -> Iterator[Oi
         provider.issuer = url
         yield provider
 
-
-def login_query(provider: OidcProvider, **extra: str) -> str:
-    """An authorization request as a client sends it (for tests that drive the flow over HTTP)."""
-    return urlencode({"response_type": "code", "client_id": provider.client_id, "scope": "openid email profile",
-                      "redirect_uri": provider.client.redirect_uris[0], **extra})

@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
 from fruxon_playground.history import RunStore
-from fruxon_playground.identity import BROWSER_COOKIE
+from fruxon_playground.identity import BROWSER_COOKIE, new_browser_id
 from tests.browser.conftest import StreamlitServer, app_env, screenshot
 from tests.browser.test_playground import RUN_TIMEOUT, fill_parameter, open_page, pick_agent, status
 
@@ -112,5 +112,33 @@ def test_a_tampered_cookie_is_replaced_not_trusted(playwright_browser, browser_o
                                f"!document.cookie.includes('{BROWSER_COOKIE}=x')")
         replaced = browser_id(context)
         assert replaced and len(replaced) == 32 and replaced.replace("-", "").replace("_", "").isalnum()
+    finally:
+        context.close()
+
+
+def test_a_first_visit_adopts_the_id_another_tab_stored_first(
+        playwright_browser, browser_owner_app: StreamlitServer, data_dir: Path) -> None:
+    """Two tabs opened at once on a first visit: the one that stores its id first wins, the other
+    session switches to it, so both tabs' runs show in one History."""
+    earlier = new_browser_id()
+    context = new_context(playwright_browser)
+    # The other tab's cookie arrives after this session opened (its request had no cookie): write it
+    # as soon as the app's WebSocket is open, before the page draws.
+    context.add_init_script(f"""
+        const NativeWebSocket = window.WebSocket;
+        window.WebSocket = class extends NativeWebSocket {{
+            constructor(...args) {{
+                super(...args);
+                this.addEventListener("open", () => {{
+                    document.cookie = "{BROWSER_COOKIE}={earlier}; Path=/; SameSite=Lax";
+                }}, {{ once: true }});
+            }}
+        }};""")
+    try:
+        page = context.new_page()
+        page.set_default_timeout(20_000)
+        run_echo(page, browser_owner_app.url, "after adopting the other tab's id")
+        assert browser_id(context) == earlier  # not overwritten by this session's own id
+        assert saved_agents(RunStore(str(data_dir / "history.sqlite3")), f"browser:{earlier}") == ["echo_agent"]
     finally:
         context.close()
