@@ -122,7 +122,7 @@ def _keep_browser_id(identity: Identity) -> None:
             on_browser_id_change=lambda: None,
             height=0,
         )
-    adopted = valid_browser_id((result or {}).get("browser_id"))
+    adopted = valid_browser_id(result.get("browser_id") if result else None)
     if adopted and adopted != browser_id:
         st.session_state[state.BROWSER_ID] = adopted
         st.rerun()

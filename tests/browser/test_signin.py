@@ -92,6 +92,7 @@ def test_sign_in_shows_the_user_and_sign_out_returns_to_the_sign_in_screen(
         expect(sidebar.locator("a[href^='mailto:']")).to_have_count(0)
         expect(page.get_by_role("heading", name="Execute agent")).to_be_visible()
         assert ("login", ADA.sub) in provider.log and ("token", ADA.sub) in provider.log
+        expect(page.get_by_role("button", name="Run", exact=True)).to_be_visible()
         screenshot(page, "signin-signed-in")
 
         page.reload()  # Streamlit's identity cookie keeps the account across sessions
