@@ -5,10 +5,13 @@ from pathlib import Path
 import streamlit as st
 
 from components.connection import connection_sidebar
-from components.state import CONNECTION, ENTERED_VIA_APP, RETURN_TO, init_state
+from components.identity import current_identity
+from components.state import CONNECTION, ENTERED_VIA_APP, IDENTITY, OWNER, RETURN_TO, init_state
 
 st.set_page_config(page_title="Fruxon Playground", page_icon="🧪", layout="wide")
 init_state()
+identity = current_identity()  # may stop here with a sign-in screen: nothing else is drawn
+st.session_state[IDENTITY], st.session_state[OWNER] = identity, identity.owner
 PAGES = Path(__file__).resolve().parent / "pages"
 
 navigation = st.navigation(

@@ -6,7 +6,6 @@ drafts live here and nowhere else, so one browser never sees another's key or ru
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 import streamlit as st
@@ -31,7 +30,9 @@ DRAFT_RUN = "draft.run"
 DRAFT_ATTACHMENTS = "draft.attachments"
 
 CONNECTION = "connection.active"  # the Connection the sidebar resolved on this run
-OWNER = "session.owner"  # opaque id of this browser session for the local history
+OWNER = "session.owner"  # the run owner key of IDENTITY, stored with every run (History lists by it)
+IDENTITY = "session.identity"  # fruxon_playground.identity.Identity of this run (components/identity.py)
+BROWSER_ID = "session.browser_id"  # the id this browser keeps in its cookie (made here on a first visit)
 
 _DEFAULTS: dict[str, Any] = {
     PROFILE: None,
@@ -56,8 +57,6 @@ def init_state() -> None:
     for key, default in _DEFAULTS.items():
         if key not in st.session_state:
             st.session_state[key] = default.copy() if isinstance(default, (dict, list)) else default
-    if OWNER not in st.session_state:
-        st.session_state[OWNER] = uuid.uuid4().hex
 
 
 RETURN_TO = "app.return_to"

@@ -24,6 +24,7 @@ def instant_sandbox(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("PLAYGROUND_SANDBOX_DB", ":memory:")
     monkeypatch.setenv("PLAYGROUND_SANDBOX_SPEED", "0")
+    monkeypatch.setenv("PLAYGROUND_OWNER", "browser")  # each AppTest is its own browser, even on loopback
 
 
 def start(page: str | None = None) -> AppTest:
