@@ -164,8 +164,8 @@ class RunHandle:
             with self._lock:
                 self._closer = None
                 self._ended_at = time.monotonic()
+            self._save()  # before `finished`: whoever waits for the run finds it saved
             self._finished.set()
-            self._save()
 
     def _keep_saved(self) -> None:
         self._save()
@@ -176,7 +176,7 @@ class RunHandle:
         if self.recorder is None:
             return
         with self._save_lock:
-            if progress and self._finished.is_set():
+            if progress and self._ended_at is not None:
                 return  # the final save wins
             self.recorder.save(self, self.snapshot())
 

@@ -97,7 +97,6 @@ def test_a_stopped_and_a_failed_run_are_saved_too(timed_sandbox, sandbox, store)
     failed = RunHandle(RunKind.EXECUTE, "support_agent", {"parameters": {}}, factory(sandbox),
                        recorder=recorder(store, sandbox)).start()
     assert stopped.wait(2) and failed.wait(20)
-    time.sleep(0.1)
     assert store.get(stopped.id).status == "stopped" and store.get(stopped.id).events
     saved_failure = store.get(failed.id)
     assert saved_failure.status == "failed" and "question" in saved_failure.error
@@ -121,7 +120,6 @@ def test_the_connections_key_never_reaches_the_store(sandbox, store) -> None:
     handle = RunHandle(RunKind.STREAM, "echo_agent", {"parameters": {"message": question}}, factory(sandbox),
                        recorder=recorder(store, sandbox)).start()
     assert handle.wait(20)
-    time.sleep(0.1)
     assert sandbox.api_key in handle.snapshot().state.text  # the agent did echo it back
     with open(store.path, "rb") as file:
         stored = file.read()
@@ -133,13 +131,11 @@ def test_approving_follows_the_record_to_its_end_and_updates_the_same_saved_run(
                        factory(sandbox), recorder=recorder(store, sandbox)).start()
     assert handle.wait(20)
     assert handle.snapshot().state.phase is Phase.WAITING_FOR_HUMAN
-    time.sleep(0.1)
     assert store.get(handle.id).status == "waiting_for_human"
     handle.answer_approval(True)
     assert handle.wait(20)
     state = handle.snapshot().state
     assert state.phase is Phase.COMPLETED and state.text and state.trace
-    time.sleep(0.1)
     saved = store.get(handle.id)
     assert saved.status == "completed" and saved.trace
     assert snapshot_of_saved(saved).state.text == state.text
@@ -153,5 +149,4 @@ def test_rejecting_shows_rejected_with_the_reason(sandbox, store) -> None:
     assert handle.wait(20)
     state = handle.snapshot().state
     assert state.phase is Phase.REJECTED and "amount too large" in state.error_message
-    time.sleep(0.1)
     assert store.get(handle.id).status == "rejected"
