@@ -7,6 +7,7 @@ import streamlit as st
 from components.connection import connection_sidebar
 from components.identity import current_identity
 from components.state import CONNECTION, ENTERED_VIA_APP, IDENTITY, OWNER, RETURN_TO, init_state
+from components.url_state import adopt_agent_from_url, publish_agent
 
 st.set_page_config(page_title="Fruxon Playground", page_icon="🧪", layout="wide")
 init_state()
@@ -29,6 +30,8 @@ navigation = st.navigation(
 )
 if st.session_state.get(RETURN_TO):
     st.switch_page(st.session_state.pop(RETURN_TO))
-st.session_state[CONNECTION] = connection_sidebar()
+adopt_agent_from_url()
+st.session_state[CONNECTION] = connection = connection_sidebar()
+publish_agent(connection.agent if connection else None)
 st.session_state[ENTERED_VIA_APP] = True
 navigation.run()

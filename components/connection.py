@@ -207,6 +207,12 @@ def describe_connection_error(exc: FruxonError, settings: ConnectionSettings) ->
     return md(str(exc), limit=MAX_SERVER_TEXT)
 
 
+def known_agents(settings: ConnectionSettings) -> list[str] | None:
+    """The agent ids the sidebar listed for this connection (None when they could not be listed)."""
+    agents = st.session_state.get(f"agents.{connection_fingerprint(settings)}")
+    return [agent_id for agent_id, _ in agents] if agents else None
+
+
 def _agent_picker(settings: ConnectionSettings) -> str | None:
     cache_key = f"agents.{connection_fingerprint(settings)}"
     if cache_key not in st.session_state:

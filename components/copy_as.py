@@ -8,6 +8,7 @@ from typing import Any
 import streamlit as st
 
 from components.connection import Connection
+from components.safe import md
 from fruxon_playground.snippets import (
     CurlParseError,
     ParsedCurl,
@@ -40,7 +41,7 @@ def copy_as(conn: Connection, action: str, body: dict[str, Any] | None) -> None:
         sdk_tab.code(to_python_sdk(spec), language="python")
 
 
-def paste_curl(key: str, apply: Callable[[ParsedCurl], None]) -> None:
+def paste_curl(key: str, apply: Callable[[ParsedCurl], str | None]) -> None:
     """A text box for a curl command; "Fill the form" hands the parsed request to `apply`.
 
     Parsing and applying run in the button's callback, before the script draws the form, so the
@@ -53,12 +54,12 @@ def paste_curl(key: str, apply: Callable[[ParsedCurl], None]) -> None:
         st.button("Fill the form", key=f"{key}.apply", disabled=not text.strip(),
                   on_click=_apply_curl, args=(key, apply))
         if st.session_state.get(error_key):
-            st.error(st.session_state[error_key])
+            st.error(md(st.session_state[error_key]))
         if st.session_state.get(notice_key):
-            st.info(st.session_state[notice_key])
+            st.info(md(st.session_state[notice_key]))
 
 
-def _apply_curl(key: str, apply: Callable[[ParsedCurl], None]) -> None:
+def _apply_curl(key: str, apply: Callable[[ParsedCurl], str | None]) -> None:
     st.session_state[f"{key}.error"] = None
     st.session_state[f"{key}.notice"] = None
     try:
@@ -66,7 +67,10 @@ def _apply_curl(key: str, apply: Callable[[ParsedCurl], None]) -> None:
     except CurlParseError as exc:
         st.session_state[f"{key}.error"] = str(exc)
         return
-    apply(parsed)
+    refused = apply(parsed)
+    if refused:
+        st.session_state[f"{key}.error"] = refused
+        return
     notes = ["The form now holds the command's request."]
     if parsed.api_key:
         notes.append("It contained an API key: that key was not used or stored; the sidebar's connection is used.")

@@ -6,9 +6,10 @@ import pandas as pd
 import streamlit as st
 
 from components import state
+from components.connection import Connection
 from components.draft_editor import load_base
+from components.execute_form import fill_form, form_prefix
 from components.live_panel import format_ms
-from components.parameter_form import set_form_values
 from components.safe import md
 from fruxon_playground.history import HistoryUnavailable, RunStore, SavedRun
 from fruxon_playground.settings import PlaygroundSettings
@@ -33,14 +34,14 @@ def run_store() -> RunStore | None:
 
 def prepare_rerun(run: SavedRun) -> None:
     """Button callback (runs before the script, so widget state may still change): fill the form of
-    the run's page with its request."""
+    the run's page and agent with its request."""
+    st.session_state[state.AGENT] = run.agent_id
     if run.kind in ("test", "stream_test"):
         load_base(run.request)
         return
-    set_form_values("execute.params", run.request.get("parameters") or {})
-    st.session_state["execute.session_id"] = run.request.get("sessionId") or ""
-    st.session_state["execute.environment"] = run.request.get("environmentSlug")
-    st.session_state[state.AGENT] = run.agent_id
+    conn: Connection | None = st.session_state.get(state.CONNECTION)
+    if conn is not None:
+        fill_form(form_prefix(Connection(conn.settings, run.agent_id)), run.request)
 
 
 def runs_frame(runs: list[SavedRun]) -> pd.DataFrame:

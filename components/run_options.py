@@ -1,7 +1,9 @@
-"""The run options around the parameters: session, environment, mode, chat user.
+"""The run options above Run: environment, mode, chat user, and which conversation the run continues.
 
-Every value lives in session state under the page's prefix, so nothing typed is lost when a run
-fails, the page reruns or the user visits another page and comes back.
+They sit in one compact row, belong to one agent (the caller's prefix names the agent and the
+connection), and keep their values while another agent is shown (`persist_state="session"`).
+Continuing a conversation is explicit: a chip says which session the next run continues, and
+"New conversation" ends it; a new agent starts with none.
 """
 
 from __future__ import annotations
@@ -12,10 +14,11 @@ from typing import Any
 
 import streamlit as st
 
+from components.safe import md
 from fruxon_playground.contract import environment_slug_problem
 
 MODES = ("", "PRODUCTION", "SANDBOX")
-MODE_LABELS = {"": "Server default", "PRODUCTION": "PRODUCTION", "SANDBOX": "SANDBOX"}
+MODE_LABELS = {"": "Server default", "PRODUCTION": "Production", "SANDBOX": "Sandbox"}
 
 
 @dataclass
@@ -28,7 +31,21 @@ class RunOptions:
 
 
 def session_key(prefix: str) -> str:
+    """The session the next run continues (not a widget: it survives any redraw)."""
     return f"{prefix}.session_id"
+
+
+def continue_session(prefix: str, session_id: str) -> None:
+    st.session_state[session_key(prefix)] = session_id
+
+
+def new_conversation(prefix: str) -> None:
+    st.session_state[session_key(prefix)] = ""
+    st.session_state.pop(f"{prefix}.session_input", None)
+
+
+def _take_typed_session(prefix: str) -> None:
+    st.session_state[session_key(prefix)] = (st.session_state.get(f"{prefix}.session_input") or "").strip()
 
 
 def run_options(
@@ -41,44 +58,77 @@ def run_options(
 ) -> RunOptions:
     server_errors = server_errors or {}
     options = RunOptions()
-    st.text_input("Session id", key=session_key(prefix), placeholder="empty = new session",
-                  help="Send a previous run's session id to continue that conversation.")
-    options.session_id = st.session_state[session_key(prefix)].strip() or None
+    st.session_state.setdefault(session_key(prefix), "")
+    columns = st.columns([3, 3, 2] if with_chat_user else [3, 3], vertical_alignment="bottom")
     if with_environment:
-        env_key = f"{prefix}.environment"
-        st.session_state.setdefault(env_key, None)
-        choices = sorted(set(environments or []) | ({st.session_state[env_key]} - {None}))
-        slug = st.selectbox(
-            "Environment", choices, key=env_key, index=None, accept_new_options=True,
-            placeholder="none — or pick / type a new slug",
-            help="End-customer tag; a new slug is created on first use.",
-        )
-        slug = (slug or "").strip()
-        problem = environment_slug_problem(slug)
-        if problem:
-            options.errors["environmentSlug"] = problem
-            st.error(problem)
-        for message in server_errors.get("environmentSlug", []):
-            st.error(message)
-        options.environment_slug = slug or None
-    mode = st.radio("Mode", MODES, key=f"{prefix}.mode", horizontal=True, format_func=MODE_LABELS.get,
-                    help="Which integration-config variant the run uses.")
-    options.mode = mode or None
+        with columns[0]:
+            options.environment_slug = _environment(prefix, environments, options, server_errors)
+    with columns[1]:
+        mode = st.segmented_control("Mode", MODES, key=f"{prefix}.mode", default="", format_func=MODE_LABELS.get,
+                                    help="Which integration-config variant the run uses.", persist_state="session")
+        options.mode = mode or None
     if with_chat_user:
-        text = st.text_area("Chat user (JSON, optional)", key=f"{prefix}.chat_user", height=68,
-                            placeholder='{"id": "user_42", "displayName": "Ada"}')
-        if text.strip():
-            try:
-                parsed = json.loads(text)
-            except json.JSONDecodeError as exc:
-                options.errors["chatUser"] = f"Chat user is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})."
-            else:
-                if not isinstance(parsed, dict):
-                    options.errors["chatUser"] = 'Chat user must be a JSON object such as {"id": "user_42"}.'
-                elif "id" in parsed and (not isinstance(parsed["id"], str) or not parsed["id"].strip()):
-                    options.errors["chatUser"] = "Chat user id must be a non-empty string."
-                else:
-                    options.chat_user = parsed
-            if "chatUser" in options.errors:
-                st.error(options.errors["chatUser"])
+        with columns[2]:
+            _chat_user(prefix, options)
+    _session_chip(prefix, options)
+    for name in ("environmentSlug", "chatUser"):
+        if name in options.errors:
+            st.error(md(options.errors[name]))
     return options
+
+
+def _environment(prefix: str, environments: list[str] | None, options: RunOptions,
+                 server_errors: dict[str, list[str]]) -> str | None:
+    key = f"{prefix}.environment"
+    current = st.session_state.get(key)
+    choices = sorted(set(environments or []) | ({current} - {None}))
+    slug = st.selectbox(
+        "Environment", choices, key=key, index=None, accept_new_options=True, persist_state="session",
+        placeholder="none — pick or type a slug", help="End-customer tag; a new slug is created on first use.",
+    )
+    slug = (slug or "").strip()
+    problem = environment_slug_problem(slug)
+    if problem:
+        options.errors["environmentSlug"] = problem
+    for message in server_errors.get("environmentSlug", []):
+        options.errors.setdefault("environmentSlug", message)
+    return slug or None
+
+
+def _chat_user(prefix: str, options: RunOptions) -> None:
+    key = f"{prefix}.chat_user"
+    text = (st.session_state.get(key) or "").strip()
+    parsed: Any = None
+    if text:
+        try:
+            parsed = json.loads(text)
+        except json.JSONDecodeError as exc:
+            options.errors["chatUser"] = f"Chat user is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})."
+        else:
+            if not isinstance(parsed, dict):
+                options.errors["chatUser"] = 'Chat user must be a JSON object such as {"id": "user_42"}.'
+            elif "id" in parsed and (not isinstance(parsed["id"], str) or not parsed["id"].strip()):
+                options.errors["chatUser"] = "Chat user id must be a non-empty string."
+            else:
+                options.chat_user = parsed
+    who = str(options.chat_user.get("id") or "set") if options.chat_user else ("invalid" if text else "none")
+    with st.popover(f"Chat user: {md(who, limit=24)}", icon=":material/person:", width="stretch"):
+        st.text_area("Chat user (JSON)", key=key, height=90, persist_state="session",
+                     placeholder='{"id": "user_42", "displayName": "Ada"}',
+                     help="The end user on whose behalf the run happens (optional).")
+
+
+def _session_chip(prefix: str, options: RunOptions) -> None:
+    session_id = st.session_state[session_key(prefix)]
+    chip_col, action_col = st.columns([5, 2], vertical_alignment="center")
+    if session_id:
+        options.session_id = session_id
+        chip_col.markdown(f":blue-badge[:material/forum: continuing session {md(session_id, limit=40)}]")
+        action_col.button("New conversation", key=f"{prefix}.new_conversation", icon=":material/add_comment:",
+                          on_click=new_conversation, args=(prefix,), width="stretch")
+        return
+    chip_col.markdown(":gray-badge[:material/chat_bubble: new conversation]")
+    with action_col.popover("Continue a session", icon=":material/forum:", width="stretch"):
+        st.text_input("Session id", key=f"{prefix}.session_input", placeholder="paste a session id",
+                      on_change=_take_typed_session, args=(prefix,),
+                      help="The next run continues that conversation.")

@@ -24,7 +24,9 @@ from components.live_panel import (
     stats_line,
     steps_frame,
 )
+from components.run_options import continue_session
 from components.run_result import event_log, outcome_banner, summary, trace_section
+from components.url_state import live_runs, show_run
 from fruxon_playground.contract import mask_secrets
 from fruxon_playground.runs import Phase, RunContext, RunHandle, RunKind, RunRecorder, RunSnapshot
 
@@ -44,8 +46,8 @@ class RunSource(Protocol):
 
 
 def start_run(conn: Connection, kind: RunKind, agent: str, request: dict[str, Any], slot: str, *,
-              draft_revision: int | None = None) -> RunHandle:
-    """Starts a run that saves itself to the history store, and keeps its handle in `slot`."""
+              page: str, draft_revision: int | None = None) -> RunHandle:
+    """Starts a run that saves itself to the history store; it becomes the page's open run (URL)."""
     previous: RunHandle | None = st.session_state.get(slot)
     if previous is not None and not previous.finished:
         previous.cancel()
@@ -56,9 +58,11 @@ def start_run(conn: Connection, kind: RunKind, agent: str, request: dict[str, An
         context = RunContext(owner=st.session_state[state.OWNER], base_url=settings.base_url, tenant=settings.tenant,
                              secrets=(settings.api_key,))
         recorder = RunRecorder(store, context)
-    handle = RunHandle(kind, agent, request, conn.client, recorder=recorder, draft_revision=draft_revision).start()
+    handle = RunHandle(kind, agent, request, conn.client, recorder=recorder, draft_revision=draft_revision)
+    live_runs().add(handle)
     st.session_state[slot] = handle
-    return handle
+    show_run(page, agent, handle.id)
+    return handle.start()
 
 
 def server_field_errors(run: RunSource | None) -> dict[str, list[str]]:
@@ -70,10 +74,12 @@ def server_field_errors(run: RunSource | None) -> dict[str, list[str]]:
 
 
 class RunView:
-    def __init__(self, run: RunSource | None, conn: Connection | None, *, key: str) -> None:
+    def __init__(self, run: RunSource | None, conn: Connection | None, *, key: str,
+                 session_prefix: str | None = None) -> None:
         self.run = run
         self.conn = conn
         self.key = key
+        self.session_prefix = session_prefix  # the form whose conversation "Continue" sets
         self.panel: LivePanel | None = None
         self.snapshot: RunSnapshot | None = None
 
@@ -105,6 +111,10 @@ class RunView:
             approval_controls(self.conn, run, snapshot, key=self.key)
         if state_.failure is None or state_.health.event_count:
             summary(snapshot)
+        if state_.session_id and self.session_prefix and state_.phase.is_final:
+            st.button("Continue this conversation", icon=":material/forum:", key=f"{self.key}.continue",
+                      on_click=continue_session, args=(self.session_prefix, state_.session_id),
+                      help="The next run of this agent sends this run's session id")
         recorder_error = getattr(getattr(run, "recorder", None), "last_error", None)
         if recorder_error:
             st.warning("This run could not be saved to History: " + recorder_error)

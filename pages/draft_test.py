@@ -8,15 +8,17 @@ from components.connection import require_agent
 from components.copy_as import copy_as
 from components.draft_editor import draft_editor, draft_sources
 from components.run_view import RunView, start_run
+from components.url_state import page_run
 from fruxon_playground.drafts import strip_secrets
 from fruxon_playground.runs.handle import RunKind
 
+PAGE = "draft"
 state.require_app("pages/draft_test.py")
 st.title("Test a draft")
 conn = require_agent("the draft runs under that agent.")
 st.caption(f"Runs as a draft of `{conn.agent}` (recorded with origin TEST, revision shown as “draft”).")
 
-handle = st.session_state[state.DRAFT_RUN]
+handle = page_run(PAGE, conn.agent, frozenset({"test", "stream_test"}))
 busy = handle is not None and not handle.finished
 editor_col, run_col = st.columns(2, gap="large")
 with editor_col:
@@ -40,7 +42,7 @@ with editor_col:
         clicked = RunKind.STREAM_TEST
     copy_as(conn, "streamTest", None if draft.problems else strip_secrets(draft.request))
 if clicked is not None:
-    handle = start_run(conn, clicked, conn.agent, draft.request, state.DRAFT_RUN)
+    handle = start_run(conn, clicked, conn.agent, draft.request, state.DRAFT_RUN, page=PAGE)
 
 with run_col:
     view = RunView(handle, conn, key="draft.run")

@@ -10,6 +10,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from components import state
+from components.execute_form import form_prefix
 
 ROOT = Path(__file__).resolve().parents[2]
 # AppTest resets Streamlit's "is there a pages/ folder" flag on every run, which makes it run page
@@ -170,8 +171,9 @@ def test_pasting_a_curl_command_fills_the_form() -> None:
     text_area(at, "curl command").input(curl).run()
     button(at, "Fill the form").click().run()
     assert text_area(at, "Question *").value == "Where is my order?"
-    assert at.session_state["execute.session_id"] == "s-42"
-    assert at.session_state["execute.environment"] == "globex" and at.session_state["execute.mode"] == "SANDBOX"
+    prefix = form_prefix(at.session_state[state.CONNECTION])
+    assert at.session_state[f"{prefix}.session_id"] == "s-42" and "continuing session" in markdown_text(at)
+    assert at.session_state[f"{prefix}.environment"] == "globex" and at.session_state[f"{prefix}.mode"] == "SANDBOX"
     notices = " ".join(i.value for i in at.info)
     assert "contained an API key" in notices and "fx_pat_pasted" not in page_text(at)
     text_area(at, "curl command").input("wget http://x").run()
@@ -236,6 +238,7 @@ def test_every_run_lands_in_history_and_a_share_link_opens_it_read_only() -> Non
     button(at, "Run").click().run()
     text_area(at, "Question *").input("x [[sandbox:status_500]]").run()
     button(at, "Run").click().run()  # a failed run is saved too
+    del at.query_params["run"]  # the sidebar's navigation leaves a page's own parameters behind
     at.switch_page(str(ROOT / "pages/history.py")).run()
     assert not at.exception, [e.message for e in at.exception]
     table = at.dataframe[0].value
