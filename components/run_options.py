@@ -59,18 +59,18 @@ def run_options(
     server_errors = server_errors or {}
     options = RunOptions()
     st.session_state.setdefault(session_key(prefix), "")
-    columns = st.columns([3, 3, 2] if with_chat_user else [3, 3], vertical_alignment="bottom")
+    environment_col, mode_col = st.columns(2, vertical_alignment="bottom")
     if with_environment:
-        with columns[0]:
+        with environment_col:
             options.environment_slug = _environment(prefix, environments, options, server_errors)
-    with columns[1]:
-        mode = st.segmented_control("Mode", MODES, key=f"{prefix}.mode", default="", format_func=MODE_LABELS.get,
-                                    help="Which integration-config variant the run uses.", persist_state="session")
+    with mode_col:
+        mode = st.selectbox("Mode", MODES, key=f"{prefix}.mode", format_func=MODE_LABELS.get, persist_state="session",
+                            help="Which integration-config variant the run uses.")
         options.mode = mode or None
-    if with_chat_user:
-        with columns[2]:
+    with st.container(horizontal=True, vertical_alignment="center"):
+        _session_chip(prefix, options)
+        if with_chat_user:
             _chat_user(prefix, options)
-    _session_chip(prefix, options)
     for name in ("environmentSlug", "chatUser"):
         if name in options.errors:
             st.error(md(options.errors[name]))
@@ -112,7 +112,8 @@ def _chat_user(prefix: str, options: RunOptions) -> None:
             else:
                 options.chat_user = parsed
     who = str(options.chat_user.get("id") or "set") if options.chat_user else ("invalid" if text else "none")
-    with st.popover(f"Chat user: {md(who, limit=24)}", icon=":material/person:", width="stretch"):
+    with st.popover(md(who if options.chat_user else "Chat user", limit=16), icon=":material/person:", width="content",
+                    help=f"Chat user: {md(who, limit=40)}"):
         st.text_area("Chat user (JSON)", key=key, height=90, persist_state="session",
                      placeholder='{"id": "user_42", "displayName": "Ada"}',
                      help="The end user on whose behalf the run happens (optional).")
@@ -120,15 +121,16 @@ def _chat_user(prefix: str, options: RunOptions) -> None:
 
 def _session_chip(prefix: str, options: RunOptions) -> None:
     session_id = st.session_state[session_key(prefix)]
-    chip_col, action_col = st.columns([5, 2], vertical_alignment="center")
     if session_id:
         options.session_id = session_id
-        chip_col.markdown(f":blue-badge[:material/forum: continuing session {md(session_id, limit=40)}]")
-        action_col.button("New conversation", key=f"{prefix}.new_conversation", icon=":material/add_comment:",
-                          on_click=new_conversation, args=(prefix,), width="stretch")
+        st.markdown(f":blue-badge[:material/forum: continuing session {md(session_id[:8], limit=8)}…]",
+                    width="content", help=f"The next run sends session id {md(session_id, limit=80)}")
+        st.button("New conversation", key=f"{prefix}.new_conversation", icon=":material/add_comment:",
+                  on_click=new_conversation, args=(prefix,), type="tertiary")
         return
-    chip_col.markdown(":gray-badge[:material/chat_bubble: new conversation]")
-    with action_col.popover("Continue a session", icon=":material/forum:", width="stretch"):
+    st.markdown(":gray-badge[:material/chat_bubble: new conversation]", width="content")
+    with st.popover("Continue a session", icon=":material/forum:", width="content",
+                            help="Continue an earlier conversation by its session id"):
         st.text_input("Session id", key=f"{prefix}.session_input", placeholder="paste a session id",
                       on_change=_take_typed_session, args=(prefix,),
                       help="The next run continues that conversation.")

@@ -42,7 +42,8 @@ with editor_col:
         clicked = RunKind.STREAM_TEST
     copy_as(conn, "streamTest", None if draft.problems else strip_secrets(draft.request))
 if clicked is not None:
-    handle = start_run(conn, clicked, conn.agent, draft.request, state.DRAFT_RUN, page=PAGE)
+    start_run(conn, clicked, conn.agent, draft.request, state.DRAFT_RUN, page=PAGE)
+    st.rerun()  # draw the editor again with the run buttons disabled while the run runs
 
 with run_col:
     view = RunView(handle, conn, key="draft.run")

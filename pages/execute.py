@@ -33,13 +33,14 @@ if schema_error:
 
 run = page_run(PAGE, agent.id, frozenset({"execute", "stream"}))
 busy = run is not None and not run.finished
-form_col, run_col = st.columns([2, 3], gap="large")
+form_col, run_col = st.columns([5, 6], gap="large")
 with form_col:
     paste_curl("execute.curl", curl_applier(conn, known_agents(conn.settings)))
     form = execute_form(conn, metadata, load_environments(conn), busy=busy, server_errors=server_field_errors(run))
     copy_as(conn, "execute", form.request)
 if form.run is not None and form.request is not None:
-    run = start_run(conn, form.run, agent.id, form.request, state.EXEC_RUN, page=PAGE)
+    start_run(conn, form.run, agent.id, form.request, state.EXEC_RUN, page=PAGE)
+    st.rerun()  # draw the form again with Run and Stream disabled while the run runs
 
 with run_col:
     view = RunView(run, conn, key="execute.run", session_prefix=form_prefix(conn))
