@@ -25,10 +25,6 @@ def _session_cached(key: str, load: Callable[[], T]) -> tuple[T | None, str | No
     return cache[key]
 
 
-def forget_lookups() -> None:
-    st.session_state["lookups"] = {}
-
-
 def load_agent(conn: Connection, agent_id: str) -> tuple[Agent | None, str | None]:
     def load() -> Agent:
         with conn.client() as client:

@@ -129,7 +129,7 @@ def validate_parameters(values: Any, metadata: list[dict[str, Any]]) -> tuple[di
         values = {}
     if not isinstance(values, dict):
         return {}, [Problem("parameters", "parameters must be a JSON object.")]
-    declared = {m.get("name"): m for m in metadata if isinstance(m, dict) and m.get("name")}
+    declared: dict[str, dict[str, Any]] = {str(m["name"]): m for m in metadata if isinstance(m, dict) and m.get("name")}
     normalized: dict[str, Any] = {}
     for name in values:
         if declared and name not in declared:
@@ -169,10 +169,10 @@ def _check_value(name: str, value: Any, meta: dict[str, Any]) -> tuple[Any, str 
             return value, f"Parameter {name} must be a whole number."
         return number, _range_problem(name, number, meta.get("integerRange"))
     if kind == "FLOAT":
-        number = _as_float(value)
-        if number is None:
+        real = _as_float(value)
+        if real is None:
             return value, f"Parameter {name} must be a number."
-        return number, _range_problem(name, number, meta.get("floatRange"))
+        return real, _range_problem(name, real, meta.get("floatRange"))
     if kind == "BOOLEAN":
         flag = _as_bool(value)
         return (value, f"Parameter {name} must be true or false.") if flag is None else (flag, None)
@@ -269,7 +269,7 @@ def validate_flow(flow: Any, parameters: dict[str, Any], metadata: list[dict[str
         if not isinstance(edge, dict):
             problems.append(Problem(f"flow.edges[{i}]", "Each edge must be an object with source and target."))
             continue
-        source, target = edge.get("source"), edge.get("target")
+        source, target = str(edge.get("source")), str(edge.get("target"))
         ok = True
         if source not in identifiers:
             problems.append(Problem(f"flow.edges[{i}].source", f"Edge source {source!r} names no step."))
@@ -285,13 +285,13 @@ def validate_flow(flow: Any, parameters: dict[str, Any], metadata: list[dict[str
             problems.append(Problem(f"flow.edges[{i}].source", "Nothing may flow out of the EXIT_POINT step."))
         adjacency.setdefault(source, []).append(target)
     if len(entries) == 1 and len(exits) == 1:
-        entry_id, exit_id = entries[0].get("identifier"), exits[0].get("identifier")
+        entry_id, exit_id = str(entries[0].get("identifier")), str(exits[0].get("identifier"))
         if entry_id in identifiers and exit_id in identifiers and exit_id not in _reachable(entry_id, adjacency):
             problems.append(Problem("flow", f"The EXIT_POINT step {exit_id!r} cannot be reached from {entry_id!r}; add edges between them."))
     cycle = _find_cycle(identifiers, adjacency)
     if cycle:
         problems.append(Problem("flow", "The flow has a cycle: " + " → ".join(cycle) + "."))
-    names = {m.get("name") for m in metadata if isinstance(m, dict)} | set(parameters)
+    names = {str(m.get("name")) for m in metadata if isinstance(m, dict)} | {str(p) for p in parameters}
     for i, step in enumerate(steps):
         if isinstance(step, dict):
             problems += _placeholder_problems(i, step, names, set(identifiers))

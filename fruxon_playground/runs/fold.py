@@ -251,6 +251,7 @@ def _fold_resumed(state: RunState, event: lc.RecordResumed) -> RunState:
         phase = Phase.COMPLETED
     else:
         return state  # still in progress: the follower reports again later
+    message: str | None
     if phase is Phase.REJECTED:
         reason = state.approval.reason if state.approval is not None and state.approval.reason else None
         message = "You rejected the tool call" + (f": {reason}" if reason else ".")
@@ -340,17 +341,17 @@ def _tools_in_trace(trace: Mapping[str, Any]) -> Iterable[ToolCard]:
         tool_trace = node.get("toolTrace")
         if normalize_enum(node.get("type")) != "TOOL" and not isinstance(tool_trace, dict):
             continue
-        tool_trace = tool_trace if isinstance(tool_trace, dict) else {}
-        tool = tool_trace.get("tool") if isinstance(tool_trace.get("tool"), dict) else {}
+        details: dict[str, Any] = tool_trace if isinstance(tool_trace, dict) else {}
+        tool: dict[str, Any] = details["tool"] if isinstance(details.get("tool"), dict) else {}
         name = tool.get("name") or tool.get("id") or "tool"
-        result = node.get("result") if isinstance(node.get("result"), dict) else {}
+        result: dict[str, Any] = node["result"] if isinstance(node.get("result"), dict) else {}
         start, end = node.get("startTime"), node.get("endTime")
         duration = end - start if isinstance(start, int) and isinstance(end, int) and end >= start > 0 else None
         yield ToolCard(
             id=str(node.get("id") or len(str(node))),
             name=f"{tool['integrationId']}.{name}" if tool.get("integrationId") else str(name),
-            display_name=str(node.get("displayName") or tool_trace.get("displayName") or name),
-            arguments=tool_trace.get("parameters"),
+            display_name=str(node.get("displayName") or details.get("displayName") or name),
+            arguments=details.get("parameters"),
             started_at_ms=0.0,
             start_time=start if isinstance(start, int) else None,
             status="failed" if is_failure(node.get("status")) or node.get("error") else "succeeded",

@@ -195,15 +195,6 @@ class Store:
         sql = f"SELECT * FROM records WHERE {' AND '.join(where)} ORDER BY start_time DESC, seq DESC LIMIT ? OFFSET ?"
         return [self._row(r) for r in self._query(sql, [*params, limit, offset])]
 
-    def newest_record(self, tenant: str, agent_id: str) -> dict[str, Any] | None:
-        rows = self._query("SELECT * FROM records WHERE tenant = ? AND agent_id = ? ORDER BY seq DESC LIMIT 1", (tenant, agent_id))
-        return self._row(rows[0]) if rows else None
-
-    def count_records(self) -> int:
-        count: int = self._query("SELECT COUNT(*) AS n FROM records")[0]["n"]
-        return count
-
-    # -- aggregations --------------------------------------------------------------------------
     def environment_summaries(self, tenant: str, agent_id: str, origin: str, from_ms: int | None, to_ms: int | None) -> list[dict[str, Any]]:
         sql = (
             "SELECT r.environment_slug AS slug, e.display_name AS display_name, COUNT(*) AS n, SUM(r.total_cost) AS cost, "

@@ -5,7 +5,7 @@ Built only by `fruxon_playground.trace.builder`; renderers read it and never com
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -114,9 +114,6 @@ class Trace:
             span = self.spans[stack.pop()]
             yield span
             stack.extend(reversed(span.children))
-
-    def find(self, predicate: Callable[[Span], bool]) -> list[Span]:
-        return [span for span in self.spans.values() if predicate(span)]
 
     def first_error_path(self) -> tuple[str, ...]:
         """Ids from a root down to the first failure's root cause: at each level the first child on the

@@ -398,7 +398,7 @@ def test_walk_children_of_and_find() -> None:
     assert [s.id for s in trace.children_of("r")] == ["a", "b"] and [
         s.id for s in trace.children_of(None)
     ] == ["r", "r2"]
-    assert [s.id for s in trace.find(lambda s: s.depth == 1)] == ["a", "b"]
+    assert [s.id for s in trace.walk() if s.depth == 1] == ["a", "b"]
 
 
 # ── Live step events ──
