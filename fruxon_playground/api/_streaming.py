@@ -16,6 +16,7 @@ import httpx
 from fruxon_playground.api import errors as err
 from fruxon_playground.api.events import TERMINAL_EVENTS, StreamEvent, parse_event
 from fruxon_playground.api.sse import SSEDecoder
+from fruxon_playground.contract.secrets import mask_text
 
 
 class EventStream:
@@ -26,7 +27,9 @@ class EventStream:
     `cancel()` the iteration just ends.
     """
 
-    def __init__(self, http: httpx.Client, request: httpx.Request, *, method: str, path: str) -> None:
+    def __init__(self, http: httpx.Client, request: httpx.Request, *, method: str, path: str,
+                 secrets: tuple[str, ...] = ()) -> None:
+        self._secrets = secrets
         self._http = http
         self._request = request
         self._method = method
@@ -51,7 +54,8 @@ class EventStream:
                 body = response.read()
             finally:
                 response.close()
-            raise err.error_from_response(response.status_code, response.headers, body, method=self._method, path=self._path)
+            raise err.error_from_response(response.status_code, response.headers, body, method=self._method,
+                                          path=self._path, secrets=self._secrets)
         content_type = response.headers.get("content-type", "")
         if "text/event-stream" not in content_type:
             body = response.read()
@@ -62,7 +66,7 @@ class EventStream:
                 detail=f"The server answered {content_type or 'no content type'} instead of text/event-stream.",
                 method=self._method,
                 path=self._path,
-                body_text=body[: err.MAX_TEXT_BODY].decode("utf-8", errors="replace"),
+                body_text=mask_text(body[: err.MAX_TEXT_BODY].decode("utf-8", errors="replace"), self._secrets),
             )
         if self._cancelled.is_set():
             self._shutdown()

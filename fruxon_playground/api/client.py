@@ -107,6 +107,7 @@ class FruxonClient:
         self.auth_header = auth_header
         self.timeouts = timeouts or Timeouts()
         self._sleep = sleep
+        self._secrets = (api_key,)  # masked in any error text a server sends back
         headers = {"User-Agent": "fruxon-playground"}
         if auth_header in ("both", "x-api-key"):
             headers["X-API-KEY"] = api_key
@@ -166,7 +167,8 @@ class FruxonClient:
                 raise err.RedirectedError(status, response.headers.get("location", ""), method=method, path=full_path)
             if status < 400:
                 return response
-            failure = err.error_from_response(status, response.headers, response.content, method=method, path=full_path)
+            failure = err.error_from_response(status, response.headers, response.content, method=method, path=full_path,
+                                              secrets=self._secrets)
             if retry and status in (429, 503) and rate_tries < 2:
                 rate_tries += 1
                 self._sleep(min(failure.retry_after if failure.retry_after is not None else 1.0, MAX_RETRY_AFTER_S))
@@ -191,7 +193,7 @@ class FruxonClient:
             "POST", self._path(path), json=body or {},
             headers={"Accept": "text/event-stream", **(headers or {})}, timeout=timeout,
         )
-        return EventStream(self._http, request, method="POST", path=self._path(path))
+        return EventStream(self._http, request, method="POST", path=self._path(path), secrets=self._secrets)
 
     # -- connection --------------------------------------------------------------------------------
     def auth_health(self) -> AuthHealth:

@@ -18,11 +18,13 @@ Messages never contain the API key: they are built only from the method, path an
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urlsplit
+
+from fruxon_playground.contract.secrets import mask_text
 
 MAX_TEXT_BODY = 500
 
@@ -213,11 +215,15 @@ def parse_retry_after(value: str | None, *, now: datetime | None = None) -> floa
 
 
 def error_from_response(
-    status: int, headers: Mapping[str, str], body: bytes, *, method: str, path: str
+    status: int, headers: Mapping[str, str], body: bytes, *, method: str, path: str, secrets: Iterable[str] = ()
 ) -> FruxonAPIError:
-    """Builds the matching exception from any error body: problem+json, `message`/`details`, text, empty."""
+    """Builds the matching exception from any error body: problem+json, `message`/`details`, text, empty.
+
+    A server may echo the request's headers back: `secrets` (the caller's key) and anything
+    secret-shaped are masked in the body before any of it reaches a message.
+    """
     problem: dict[str, Any] = {}
-    text = body.decode("utf-8", errors="replace").strip() if body else ""
+    text = mask_text(body.decode("utf-8", errors="replace").strip(), secrets) if body else ""
     if text:
         try:
             parsed = json.loads(text)
