@@ -12,6 +12,7 @@ from typing import Any
 
 import streamlit as st
 
+from components.safe import md
 from fruxon_playground.api.models import ParameterMetadata
 from fruxon_playground.contract import normalize_enum as _norm
 
@@ -129,8 +130,8 @@ class ParameterForm:
 
     def _draw_field(self, meta: ParameterMetadata, current: Any) -> Any:
         key = self._widget_key(meta)
-        label = (meta.display_name or meta.name) + (" *" if meta.required else "")
-        help_text = meta.description or None
+        label = md(meta.display_name or meta.name, limit=200) + (" *" if meta.required else "")
+        help_text = md(meta.description) if meta.description else None
         kind = _type_of(meta)
         if key not in st.session_state and current is not None:
             st.session_state[key] = self._widget_value(kind, current, meta)
