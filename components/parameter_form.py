@@ -118,13 +118,13 @@ class ParameterForm:
                 return parsed
             st.session_state[self.values_key] = parsed
             for name, messages in field_errors.items():
-                st.error(f"{name}: " + "; ".join(messages))
+                st.error(f"{md(name, limit=80)}: " + "; ".join(md(m) for m in messages))
             return None
         values = self.values
         for meta in self.metadata:
             values[meta.name] = self._draw_field(meta, values.get(meta.name))
             for message in field_errors.get(meta.name, []):
-                st.error(message)
+                st.error(md(message))
         st.session_state[self.values_key] = {k: v for k, v in values.items() if v is not None and v != ""}
         return None
 

@@ -8,6 +8,7 @@ from components.connection import require_agent
 from components.copy_as import copy_as
 from components.draft_editor import draft_editor, draft_sources
 from components.run_view import RunView, start_run
+from components.safe import md
 from components.url_state import page_run
 from fruxon_playground.drafts import strip_secrets
 from fruxon_playground.runs.handle import RunKind
@@ -16,7 +17,7 @@ PAGE = "draft"
 state.require_app("pages/draft_test.py")
 st.title("Test a draft")
 conn = require_agent("the draft runs under that agent.")
-st.caption(f"Runs as a draft of `{conn.agent}` (recorded with origin TEST, revision shown as “draft”).")
+st.caption(f"Runs as a draft of {md(conn.agent, limit=80)} (recorded with origin TEST, revision shown as “draft”).")
 
 handle = page_run(PAGE, conn.agent, frozenset({"test", "stream_test"}))
 busy = handle is not None and not handle.finished
