@@ -764,7 +764,8 @@ def compare_runs(a: SavedRun, b: SavedRun) -> RunComparison:
     figures = _figures(a, b, state_a, state_b, trace_a, trace_b)
     answer = word_diff(state_a.text, state_b.text)
     tools = tool_differences(state_a.tools.values(), state_b.tools.values())
-    trace_diff, steps = None, ()
+    trace_diff: TraceDiff | None = None
+    steps: tuple[AlignedStep, ...] = ()
     if trace_a is not None and trace_b is not None:
         trace_diff = diff_traces(trace_a, trace_b)
         steps = align(trace_a, trace_b, trace_diff)
