@@ -61,7 +61,7 @@ def draw_comparison(comparison: RunComparison, *, key: str = "compare") -> None:
     st.subheader("Compare runs")
     _verdict(comparison)
     _run_cards(comparison)
-    left, right = st.columns([3, 2])
+    left, right = st.columns([4, 3])
     with left:
         _inputs(comparison)
     with right:
@@ -117,7 +117,9 @@ def _figures(comparison: RunComparison) -> None:
     )
     tones = [_TONE_TEXT.get(f.tone, "") for f in figures]
     styled = frame.style.apply(lambda _: tones, subset=["Δ"], axis=0)
-    st.dataframe(styled, hide_index=True, width="stretch")
+    st.dataframe(styled, hide_index=True, width="stretch",
+                 column_config={"Measure": st.column_config.TextColumn(width=150),
+                                **{name: st.column_config.TextColumn(width=95) for name in ("A", "B", "Δ")}})
 
 
 # -- answers -----------------------------------------------------------------------------------------

@@ -32,6 +32,7 @@ _CHUNK_END = re.compile(r"(?<=\n)|(?<=[.!?])(?=\s)")  # after a line, or a sente
 # Changed passages longer than this (both sides, in tokens) are shown replaced whole: SequenceMatcher
 # is quadratic at worst, and a word diff of two unrelated pages is no help anyway.
 MAX_WORD_DIFF_TOKENS = 10_000
+_CRUMB_WORD = 3  # a shared word this short between two edits is folded into them ("a", "of", "the")
 _TIDY_PASSES = 8  # folding repeats while it finds something; a few passes settle any real text
 _VALUE_CHARS = 300  # an input value as shown in the inputs table
 _TEST_KINDS = ("test", "stream_test")
@@ -137,17 +138,16 @@ def _word_segments(before: str, after: str) -> tuple[list[Segment], bool]:
 
 
 def _tidy(segments: Iterable[Segment]) -> tuple[Segment, ...]:
-    """Readable segments: empty ones dropped, neighbours of one kind merged, and a short stretch of
-    equal text between two changes folded into them when it is no longer than either change (as in
-    diff-match-patch's semantic cleanup) — "plain <b>hi</b>" → "<img …>" reads as one replacement,
-    not as a chain of edits around a shared "<" and ">"."""
+    """Readable segments: empty ones dropped, neighbours of one kind merged, and a crumb of equal
+    text between two changes folded into them — "plain <b>hi</b>" → "<img …>" reads as one
+    replacement, not as a chain of edits around a shared "<" and ">"."""
     out = _merged(segments)
     for _ in range(_TIDY_PASSES):
         folded: list[Segment] = []
         for segment in out:
             if (segment.op is not Op.EQUAL and len(folded) >= 2 and folded[-1].op is Op.EQUAL
                     and folded[-2].op is not Op.EQUAL
-                    and len(folded[-1].before) <= min(_edit_size(folded[-2]), _edit_size(segment))):
+                    and _is_crumb(folded[-1].before, min(_edit_size(folded[-2]), _edit_size(segment)))):
                 equal = folded.pop()
                 folded[-1] = _joined(_joined(folded[-1], equal), segment)
             else:
@@ -170,6 +170,15 @@ def _merged(segments: Iterable[Segment]) -> list[Segment]:
             continue
         out.append(segment)
     return out
+
+
+def _is_crumb(equal: str, smaller_edit: int) -> bool:
+    """Too little to read as "unchanged" between two edits: whitespace and punctuation, or one short
+    word next to edits at least twice its length. Whole shared words and phrases always stay."""
+    words = _WORD.findall(equal)
+    if not words:
+        return True
+    return len(words) == 1 and len(words[0]) <= _CRUMB_WORD and 2 * len(equal) <= smaller_edit
 
 
 def _edit_size(segment: Segment) -> int:

@@ -89,6 +89,15 @@ def test_shared_punctuation_between_two_rewrites_is_folded_into_one_replacement(
     assert (diff.segments[1].before, diff.segments[1].after) == ("plain <b>hello</b", "<img src=x onerror=alert(1)")
 
 
+def test_shared_words_between_two_edits_stay_marked_as_shared() -> None:
+    before = "You asked: “How do refunds work?”. Refunds take 30 days. Each point comes from the tools."
+    after = "Let me check. You asked: “How do I reset my password?”. A reset link expires after 30 minutes. Each point comes from the tools."
+    diff = word_diff(before, after)
+    shared = [s.before for s in diff.segments if s.op is Op.EQUAL]
+    assert shared[0] == "You asked: “How do " and shared[-1] == ". Each point comes from the tools."
+    assert [s.op for s in diff.segments][:3] == [Op.INSERT, Op.EQUAL, Op.REPLACE]
+
+
 def test_two_long_similar_answers_diff_word_by_word_and_unrelated_pages_whole() -> None:
     sentences = [f"Sentence number {i} talks about refunds and passwords." for i in range(1500)]
     before = " ".join(sentences)
