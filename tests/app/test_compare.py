@@ -79,7 +79,11 @@ def _runs_with_untrusted_text() -> list[dict]:
                         status="completed", created_at_ms=created, duration_ms=200.0, total_cost=0.0001,
                         response={"response": answer, "trace": trace, "status": "COMPLETED"}, trace=trace).__dict__
 
-    return [run("Safe answer.", {"q": "safe"}, T0), run(f"Now {IMG} and {LINK} here.", {"q": IMG}, T0 + 1)]
+    # A shared piece (equal), one only in A (deleted) and one only in B (inserted), each trying HTML.
+    # The tool arguments likewise: an equal line, a changed one and one only in B.
+    return [run("Shared <b>bold</b> text. Safe <i>answer</i>.", {"q": "safe", "note": "<b>kept</b>"}, T0),
+            run(f"Shared <b>bold</b> text. Now {IMG} and {LINK} here.",
+                {"extra": "<i>added</i>", "q": IMG, "note": "<b>kept</b>"}, T0 + 1)]
 
 
 def _compare_script() -> None:
@@ -97,13 +101,16 @@ def test_untrusted_answers_step_and_tool_names_are_escaped() -> None:
     at.session_state["runs"] = json.loads(json.dumps(_runs_with_untrusted_text()))
     at.run()
     assert not at.exception, [e.message for e in at.exception]
-    b = answer_html(at, "b")
+    a, b = answer_html(at, "a"), answer_html(at, "b")
     assert "&lt;img src=x onerror=alert(1)&gt;" in b and "[x](javascript:alert(1))" in b
-    assert "Safe answer" in answer_html(at, "a")
+    assert "Shared &lt;b&gt;bold&lt;/b&gt; text." in a and "Shared &lt;b&gt;bold&lt;/b&gt; text." in b
+    assert "&lt;i&gt;answer&lt;/i&gt;" in a
     for body in html_bodies(at):
-        assert "<img" not in body and "<a " not in body and "onerror=alert(1)>" not in body
+        for tag in ("<img", "<a ", "<b>", "<i>", "onerror=alert(1)>"):
+            assert tag not in body
     payloads = "".join(body for body in html_bodies(at) if "<table" in body)
     assert "&lt;img src=x onerror=alert(1)&gt;" in payloads  # the changed tool argument, side by side
+    assert "&lt;b&gt;kept&lt;/b&gt;" in payloads and "&lt;i&gt;added&lt;/i&gt;" in payloads  # equal and added lines
     markdown = [m.value for m in at.markdown] + [e.label for e in at.expander]
     assert not any(IMG in text or "](javascript" in text for text in markdown)
     expander = next(e.label for e in at.expander if "Search" in e.label)
@@ -116,7 +123,7 @@ def test_the_step_table_can_show_only_the_steps_that_differ() -> None:
     at.run()
     steps = at.dataframe[2].value
     assert list(steps["Change"]) == ["", "changed"] and list(steps["Step"]) == ["Plan", f"{IMG} Search"]
-    assert steps.iloc[1]["What differs"] == "arguments ($.q), result ($.echo.q)"
+    assert steps.iloc[1]["What differs"] == "arguments ($.q, $.extra), result ($.echo.q, $.echo.extra)"
     at.toggle(key="compare.steps.differing").set_value(True).run()
     assert list(at.dataframe[2].value["Step"]) == [f"{IMG} Search"]  # "Plan" is the same in both runs
 
