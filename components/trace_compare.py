@@ -102,7 +102,7 @@ def _inputs(comparison: RunComparison) -> None:
     )
     marks = [bool(r.changed) for r in comparison.inputs]
     styled = frame.style.apply(lambda col: [f"background-color: {_CHANGE_BG}" if m else "" for m in marks], axis=0)
-    st.dataframe(styled, hide_index=True, width="stretch",
+    st.dataframe(styled, hide_index=True, width="stretch", height=_table_height(len(frame)),
                  column_config={"": st.column_config.TextColumn(width=28), "Input": st.column_config.TextColumn(width="small")})
 
 
@@ -117,9 +117,14 @@ def _figures(comparison: RunComparison) -> None:
     )
     tones = [_TONE_TEXT.get(f.tone, "") for f in figures]
     styled = frame.style.apply(lambda _: tones, subset=["Δ"], axis=0)
-    st.dataframe(styled, hide_index=True, width="stretch",
+    st.dataframe(styled, hide_index=True, width="stretch", height=_table_height(len(frame)),
                  column_config={"Measure": st.column_config.TextColumn(width=150),
                                 **{name: st.column_config.TextColumn(width=95) for name in ("A", "B", "Δ")}})
+
+
+def _table_height(rows: int) -> int:
+    """Every row shown, no inner scrollbar: the header and each row are 35 px, plus the border."""
+    return 35 * (rows + 1) + 3
 
 
 # -- answers -----------------------------------------------------------------------------------------
@@ -197,7 +202,7 @@ def _steps(comparison: RunComparison, key: str) -> None:
         data = frame.style.apply(
             lambda row: [f"background-color: {_ROW_BG[row['Change']]}" if row["Change"] in _ROW_BG else ""] * len(row),
             axis=1)
-    st.dataframe(data, hide_index=True, width="stretch", height=min(36 + 35 * len(frame), 560),
+    st.dataframe(data, hide_index=True, width="stretch", height=min(_table_height(len(frame)), 560),
                  column_config={"Step": st.column_config.TextColumn(width="medium"),
                                 "What differs": st.column_config.TextColumn(width="large")})
     _payloads([s for s in shown if s.has_payloads])
@@ -227,7 +232,7 @@ def _steps_frame(steps: Sequence[AlignedStep]) -> pd.DataFrame:
 def _payloads(steps: Sequence[AlignedStep]) -> None:
     if not steps:
         return
-    st.markdown("**Tool arguments and results that differ**")
+    st.markdown("**Arguments and results that differ**")
     for step in steps[:MAX_PAYLOAD_STEPS]:
         span = step.span
         label = f"{span.name} · {span.tool_name}" if span.tool_name else span.name
