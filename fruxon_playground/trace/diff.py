@@ -247,6 +247,15 @@ def _merged_order(old: dict[int, Span], new: dict[int, Span]) -> Iterator[int]:
         yield from following.get(key, ())
 
 
+def aligned_steps(before: Trace, after: Trace) -> list[tuple[Span | None, Span | None]]:
+    """Every step of either trace paired with its counterpart (None where a side has none), in the
+    order `diff_traces` lists changes: the older trace's steps, added ones after their predecessor."""
+    keys = _Keys()
+    with _cyclic_gc_paused():
+        old, new = keys.of(before), keys.of(after)
+        return [(old.get(number), new.get(number)) for number in _merged_order(old, new)]
+
+
 def diff_traces(before: Trace, after: Trace) -> TraceDiff:
     """What changed from `before` to `after`: added, removed and changed steps, and run-level deltas."""
     keys = _Keys()
