@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from typing import Any
 
 import pandas as pd
@@ -13,22 +14,42 @@ from components.draft_editor import load_base
 from components.live_panel import format_ms
 from components.parameter_form import set_form_values
 from components.run_result import run_trace, trace_section
-from fruxon_playground.history import HistoryUnavailable, RunStore, SavedRun
+from fruxon_playground.history import (
+    HistoryUnavailable,
+    RunStore,
+    RunSummary,
+    SavedRun,
+    answer_of,
+    history_location,
+    open_store,
+    stale_after_s,
+)
 from fruxon_playground.runs.handle import RunHandle, RunSnapshot
-from fruxon_playground.settings import PlaygroundSettings
 
 
 @st.cache_resource
-def _store(path: str) -> RunStore | str:
-    """One store per file for the whole server: thread-safe, and it holds no per-session state."""
+def _store(location: str, stale_after: float) -> RunStore | str:
+    """One store per location for the whole server: thread-safe, and it holds no per-session state."""
     try:
-        return RunStore(path)
+        return open_store(location, stale_after_s=stale_after)
     except HistoryUnavailable as exc:
         return str(exc)
 
 
+def _secrets() -> dict[str, Any]:
+    try:
+        return {"history": dict(st.secrets.get("history", {}))}
+    except Exception:  # no secrets file at all, or a malformed one: the environment decides
+        return {}
+
+
 def run_store() -> RunStore | None:
-    store = _store(PlaygroundSettings.from_environment().history_path)
+    try:
+        location = history_location(os.environ, _secrets())
+    except HistoryUnavailable as exc:
+        st.warning(f"Run history is off: {exc}")
+        return None
+    store = _store(location, stale_after_s(os.environ))
     if isinstance(store, str):
         st.warning(f"Run history is off: {store}")
         return None
@@ -68,8 +89,10 @@ def save_finished_run(handle: RunHandle, snapshot: RunSnapshot, *, base_url: str
     if store is None:
         return
     try:
+        connection = st.session_state.get(state.CONNECTION)
+        key = connection.settings.api_key if connection is not None else None
         saved = store.save(saved_run_from(handle, snapshot, base_url=base_url, tenant=tenant,
-                                          owner=st.session_state[state.OWNER]))
+                                          owner=st.session_state[state.OWNER]), secrets=(key,))
     except HistoryUnavailable as exc:
         st.warning(f"This run was not saved: {exc}")
         return
@@ -88,7 +111,7 @@ def prepare_rerun(run: SavedRun) -> None:
     st.session_state[state.AGENT] = run.agent_id
 
 
-def runs_frame(runs: list[SavedRun]) -> pd.DataFrame:
+def runs_frame(runs: list[RunSummary]) -> pd.DataFrame:
     return pd.DataFrame(
         [{"When": pd.Timestamp(r.created_at_ms, unit="ms", tz="UTC").strftime("%Y-%m-%d %H:%M:%S"),
           "Kind": r.kind, "Agent": r.agent_id, "Status": r.status, "Duration": format_ms(r.duration_ms),
@@ -105,10 +128,7 @@ def draw_saved_run(run: SavedRun, *, key: str) -> None:
                f"{run.input_tokens + run.output_tokens:,} tokens · {where}")
     if run.error:
         st.error(run.error)
-    answer = (run.response or {}).get("response")
-    if answer is None and run.events:
-        answer = "".join(json.loads(e["data"]).get("chunk", "") for e in run.events
-                         if e["event"] == "text" and e["data"].startswith("{"))
+    answer = run.answer if run.answer is not None else answer_of(run.response, run.events)
     if answer:
         st.caption("Response")
         st.text(answer)

@@ -1,0 +1,287 @@
+"""The shared history for a team: PostgreSQL through psycopg 3 and a connection pool.
+
+Migrations run on open inside one transaction holding an advisory lock, so replicas that start
+together migrate once. Bodies are `jsonb`; text search uses a pg_trgm GIN index when the extension
+can be created (it is a trusted extension: the database owner may create it).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+from typing import Any
+from urllib.parse import urlsplit
+
+import psycopg
+from psycopg.rows import dict_row
+from psycopg.types.json import Jsonb
+from psycopg_pool import ConnectionPool, PoolTimeout
+
+from fruxon_playground.contract.secrets import mask_text
+from fruxon_playground.history._rows import (
+    BODY_COLUMNS,
+    JSON_COLUMNS,
+    LISTED,
+    RUN_COLUMNS,
+    body_row,
+    run_from,
+    run_row,
+    summary_from,
+)
+from fruxon_playground.history.base import (
+    DEFAULT_STALE_AFTER_S,
+    HistoryUnavailable,
+    RunStore,
+    clamp,
+    like_pattern,
+    masked,
+)
+from fruxon_playground.history.model import (
+    INTERRUPTED,
+    INTERRUPTED_ERROR,
+    LIVE_STATUSES,
+    RunPage,
+    RunQuery,
+    SavedRun,
+    now_ms,
+)
+
+RUNS = "playground_runs"
+BODIES = "playground_run_bodies"
+VERSION_TABLE = "playground_history_version"
+_LOCK_KEY = 0x46_72_75_78_6F_6E_48  # "FruxonH": the advisory lock every replica migrates under
+_LIVE = "(" + ", ".join(f"'{s}'" for s in LIVE_STATUSES) + ")"
+_STALE = f"status IN {_LIVE} AND GREATEST(heartbeat_at_ms, updated_at_ms) < %s"
+
+_V1 = [
+    f"""CREATE TABLE {RUNS} (
+        id text PRIMARY KEY, owner text NOT NULL, created_at_ms bigint NOT NULL, updated_at_ms bigint NOT NULL,
+        heartbeat_at_ms bigint, kind text NOT NULL, agent_id text NOT NULL, status text NOT NULL, revision integer,
+        group_id text, label text, base_url text, tenant text, started_at_ms bigint, duration_ms double precision,
+        total_cost double precision NOT NULL DEFAULT 0, input_tokens bigint NOT NULL DEFAULT 0,
+        output_tokens bigint NOT NULL DEFAULT 0, execution_record_id text, session_id text, environment_slug text,
+        error text, answer_preview text, search_text text NOT NULL DEFAULT '')""",
+    f"""CREATE TABLE {BODIES} (
+        id text PRIMARY KEY REFERENCES {RUNS} (id) ON DELETE CASCADE, request jsonb NOT NULL, response jsonb,
+        events jsonb NOT NULL, trace jsonb, answer text)""",
+    f"CREATE INDEX playground_runs_time ON {RUNS} (created_at_ms DESC, id DESC)",
+    f"CREATE INDEX playground_runs_owner_time ON {RUNS} (owner, created_at_ms DESC, id DESC)",
+    f"CREATE INDEX playground_runs_agent_time ON {RUNS} (agent_id, created_at_ms DESC, id DESC)",
+    f"CREATE INDEX playground_runs_owner_agent_time ON {RUNS} (owner, agent_id, created_at_ms DESC, id DESC)",
+    f"CREATE INDEX playground_runs_status_time ON {RUNS} (status, created_at_ms DESC, id DESC)",
+    f"CREATE INDEX playground_runs_owner_status_time ON {RUNS} (owner, status, created_at_ms DESC, id DESC)",
+    f"CREATE INDEX playground_runs_group ON {RUNS} (group_id, created_at_ms DESC) WHERE group_id IS NOT NULL",
+    f"CREATE INDEX playground_runs_live ON {RUNS} (status) WHERE status IN {_LIVE}",
+]
+_TRIGRAM = [
+    "CREATE EXTENSION IF NOT EXISTS pg_trgm",
+    f"CREATE INDEX playground_runs_search ON {RUNS} USING gin (search_text gin_trgm_ops)",
+]
+
+
+def _create_v1(conn: psycopg.Connection[Any]) -> None:
+    for statement in _V1:
+        conn.execute(statement)
+
+
+def _trigram_search(conn: psycopg.Connection[Any]) -> None:
+    try:
+        with conn.transaction():  # a savepoint: without the extension, search still works, by scanning
+            for statement in _TRIGRAM:
+                conn.execute(statement)
+    except psycopg.DatabaseError:  # no privilege to create it, or a server without contrib extensions
+        pass
+
+
+MIGRATIONS: list[Callable[[psycopg.Connection[Any]], None]] = [_create_v1, _trigram_search]
+
+_UPSERT_RUN = (f"INSERT INTO {RUNS} ({', '.join(RUN_COLUMNS)}) VALUES ({', '.join('%s' for _ in RUN_COLUMNS)}) "
+               f"ON CONFLICT (id) DO UPDATE SET {', '.join(f'{c} = excluded.{c}' for c in RUN_COLUMNS[1:])}")
+_UPSERT_BODY = (f"INSERT INTO {BODIES} ({', '.join(BODY_COLUMNS)}) VALUES ({', '.join('%s' for _ in BODY_COLUMNS)}) "
+                f"ON CONFLICT (id) DO UPDATE SET {', '.join(f'{c} = excluded.{c}' for c in BODY_COLUMNS[1:])}")
+# PostgreSQL text cannot hold NUL: an escaped one in JSON text (an even run of backslashes before it)
+# and a raw one in a text column both become U+FFFD.
+_JSON_NUL = re.compile(r"(?<!\\)((?:\\\\)*)\\u0000")
+
+
+def _dumps(value: Any) -> str:
+    text = json.dumps(value, ensure_ascii=False)
+    return _JSON_NUL.sub(r"\1\\ufffd", text) if "\\u0000" in text else text
+
+
+def _text(value: Any) -> Any:
+    return value.replace("\x00", "\ufffd") if isinstance(value, str) and "\x00" in value else value
+
+
+def describe(url: str) -> str:
+    """Where a PostgreSQL URL points, without user, password or options."""
+    parts = urlsplit(url)
+    host = parts.hostname or "localhost"
+    return f"postgresql://{host}{f':{parts.port}' if parts.port else ''}{parts.path}"
+
+
+class PostgresRunStore(RunStore):
+    def __init__(self, url: str, *, stale_after_s: float = DEFAULT_STALE_AFTER_S, clock: Callable[[], int] = now_ms,
+                 max_connections: int = 10, connect_timeout_s: float = 10.0) -> None:
+        super().__init__(stale_after_s=stale_after_s, clock=clock)
+        self.location = describe(url)
+        self._password = urlsplit(url).password
+        try:
+            # One direct connection first: a wrong URL or a server that is down fails at once with
+            # libpq's reason, instead of the pool retrying until its timeout.
+            with psycopg.connect(url, autocommit=True, connect_timeout=max(1, int(connect_timeout_s)),
+                                 row_factory=dict_row) as conn:
+                self._migrate(conn)
+        except psycopg.OperationalError as exc:
+            raise HistoryUnavailable(f"The run history database at {self.location} cannot be reached "
+                                     f"({self._reason(exc)}). Check that PostgreSQL is running and "
+                                     "PLAYGROUND_HISTORY_URL (user, password, database).") from exc
+        except psycopg.Error as exc:
+            raise self._unavailable(exc) from exc
+        self._pool = ConnectionPool(
+            url, min_size=1, max_size=max_connections, open=False, name="playground-history",
+            kwargs={"autocommit": True, "connect_timeout": max(1, int(connect_timeout_s)), "row_factory": dict_row},
+            check=ConnectionPool.check_connection, timeout=connect_timeout_s,
+        )
+        try:
+            self._pool.open(wait=True, timeout=connect_timeout_s)
+        except PoolTimeout as exc:
+            self._pool.close()
+            raise self._unavailable(exc) from exc
+        self.search_indexed = bool(self._one("SELECT 1 AS x FROM pg_indexes WHERE indexname = 'playground_runs_search'"))
+
+    def _reason(self, exc: Exception) -> str:
+        """The first line of a driver error, with the password masked should libpq ever quote it."""
+        lines = str(exc).strip().splitlines()
+        return mask_text(lines[0] if lines else type(exc).__name__, (self._password,))
+
+    def _unavailable(self, exc: Exception) -> HistoryUnavailable:
+        return HistoryUnavailable(f"The run history database at {self.location} failed ({self._reason(exc)}). "
+                                  "Check PostgreSQL and reload.")
+
+    def _migrate(self, conn: psycopg.Connection[Any]) -> None:
+        with conn.transaction():
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK_KEY,))
+            conn.execute(f"CREATE TABLE IF NOT EXISTS {VERSION_TABLE} (version integer NOT NULL)")
+            row = conn.execute(f"SELECT version FROM {VERSION_TABLE}").fetchone()
+            version = row["version"] if row else 0
+            for step in MIGRATIONS[version:]:
+                step(conn)
+            if row is None:
+                conn.execute(f"INSERT INTO {VERSION_TABLE} (version) VALUES (%s)", (len(MIGRATIONS),))
+            elif version < len(MIGRATIONS):
+                conn.execute(f"UPDATE {VERSION_TABLE} SET version = %s", (len(MIGRATIONS),))
+
+    def schema_version(self) -> int:
+        row = self._one(f"SELECT version FROM {VERSION_TABLE}")
+        return int(row["version"]) if row else 0
+
+    @contextmanager
+    def _connection(self, transaction: bool = False) -> Iterator[psycopg.Connection[Any]]:
+        try:
+            with self._pool.connection() as conn:
+                if transaction:
+                    with conn.transaction():
+                        yield conn
+                else:
+                    yield conn
+        except (psycopg.OperationalError, PoolTimeout) as exc:
+            raise self._unavailable(exc) from exc
+
+    def _one(self, sql: str, params: Iterable[Any] = ()) -> dict[str, Any] | None:
+        with self._connection() as conn:
+            row: dict[str, Any] | None = conn.execute(sql, tuple(params)).fetchone()
+            return row
+
+    # -- writing ------------------------------------------------------------------------------------
+    def save(self, run: SavedRun, *, secrets: Iterable[str | None] = ()) -> SavedRun:
+        run = replace(masked(run, secrets), updated_at_ms=self.clock())
+        row, body = run_row(run), body_row(run)
+        with self._connection(transaction=True) as conn:
+            conn.execute(_UPSERT_RUN, tuple(_text(row[c]) for c in RUN_COLUMNS))
+            conn.execute(_UPSERT_BODY, tuple(Jsonb(body[c], dumps=_dumps) if c in JSON_COLUMNS and body[c] is not None
+                                             else _text(body[c]) for c in BODY_COLUMNS))
+        return run
+
+    def heartbeat(self, run_id: str, at_ms: int) -> None:
+        with self._connection() as conn:
+            conn.execute(f"UPDATE {RUNS} SET heartbeat_at_ms = %s WHERE id = %s", (at_ms, run_id))
+
+    def delete(self, run_id: str, owner: str | None) -> bool:
+        owned = "" if owner is None else " AND owner = %s"
+        params = (run_id,) if owner is None else (run_id, owner)
+        with self._connection() as conn:
+            return conn.execute(f"DELETE FROM {RUNS} WHERE id = %s{owned}", params).rowcount > 0
+
+    def _interrupt_stale(self, conn: psycopg.Connection[Any], run_id: str | None = None) -> None:
+        """Runs whose process stopped heartbeating end "interrupted", their events kept."""
+        only = "" if run_id is None else " AND id = %s"
+        params: tuple[Any, ...] = (self.stale_cutoff_ms(),) if run_id is None else (self.stale_cutoff_ms(), run_id)
+        conn.execute(f"UPDATE {RUNS} SET status = %s, error = COALESCE(error, %s), updated_at_ms = %s WHERE {_STALE}{only}",
+                     (INTERRUPTED, INTERRUPTED_ERROR, self.clock(), *params))
+
+    # -- reading ------------------------------------------------------------------------------------
+    def get(self, run_id: str) -> SavedRun | None:
+        sql = (f"SELECT r.*, b.request, b.response, b.events, b.trace, b.answer "
+               f"FROM {RUNS} AS r JOIN {BODIES} AS b ON b.id = r.id WHERE r.id = %s")
+        with self._connection() as conn:
+            row = conn.execute(sql, (run_id,)).fetchone()
+            if row is None:
+                return None
+            if row["status"] in LIVE_STATUSES and max(row["heartbeat_at_ms"] or 0, row["updated_at_ms"]) < self.stale_cutoff_ms():
+                self._interrupt_stale(conn, run_id)
+                row = conn.execute(sql, (run_id,)).fetchone()
+                if row is None:
+                    return None
+        return run_from(row)
+
+    def _where(self, query: RunQuery) -> tuple[str, list[Any]]:
+        where: list[str] = []
+        params: list[Any] = []
+        for column in ("owner", "agent_id", "status", "kind", "group_id"):
+            value = getattr(query, column)
+            if value is not None and (value != "" or column == "owner"):
+                where.append(f"{column} = %s")
+                params.append(_text(value))
+        text = (query.text or "").strip()
+        if text:
+            where.append("search_text LIKE %s")  # PostgreSQL's LIKE escapes with a backslash by default
+            params.append(_text(like_pattern(text)))
+        return (" WHERE " + " AND ".join(where)) if where else "", params
+
+    def list(self, query: RunQuery) -> RunPage:
+        limit, offset = clamp(query)
+        where, params = self._where(query)
+        with self._connection() as conn:
+            self._interrupt_stale(conn)
+            rows = conn.execute(f"SELECT {', '.join(LISTED)} FROM {RUNS}{where} "
+                                "ORDER BY created_at_ms DESC, id DESC LIMIT %s OFFSET %s", (*params, limit, offset)).fetchall()
+            if offset == 0 and len(rows) < limit:
+                total = len(rows)
+            else:
+                total = conn.execute(f"SELECT COUNT(*) AS n FROM {RUNS}{where}", params).fetchone()["n"]  # type: ignore[index]
+        return RunPage(items=[summary_from(r) for r in rows], total=int(total))
+
+    def _distinct(self, column: str, owner: str | None) -> list[str]:
+        # A loose index scan: one index seek per distinct value, not a pass over every run.
+        owned = "" if owner is None else "owner = %s AND "
+        params = () if owner is None else (owner, owner)
+        sql = (f"WITH RECURSIVE d(v) AS (SELECT MIN({column}) FROM {RUNS} WHERE {owned}TRUE "
+               f"UNION ALL SELECT (SELECT MIN({column}) FROM {RUNS} WHERE {owned}{column} > d.v) FROM d WHERE d.v IS NOT NULL) "
+               "SELECT v FROM d WHERE v IS NOT NULL")
+        with self._connection() as conn:
+            return [r["v"] for r in conn.execute(sql, params).fetchall()]
+
+    def distinct_agents(self, owner: str | None) -> list[str]:
+        return self._distinct("agent_id", owner)
+
+    def distinct_statuses(self, owner: str | None) -> list[str]:
+        with self._connection() as conn:
+            self._interrupt_stale(conn)
+        return self._distinct("status", owner)
+
+    def close(self) -> None:
+        self._pool.close()
