@@ -108,11 +108,6 @@ def _write(db: sqlite3.Connection, run: SavedRun) -> None:
                                    else body[c] for c in BODY_COLUMNS))
 
 
-def _create_v1(db: sqlite3.Connection) -> None:
-    for statement in _V1:
-        db.execute(statement)
-
-
 def _v1_to_v2(db: sqlite3.Connection) -> None:
     """Splits bodies from the listed columns, adds the new columns and the search text, and masks
     every old run's response, events, trace and error (v1 only masked requests)."""
@@ -140,7 +135,13 @@ def _v1_to_v2(db: sqlite3.Connection) -> None:
     db.execute("DROP TABLE runs_v1")
 
 
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_create_v1, _v1_to_v2]
+def _statement(sql: str) -> Callable[[sqlite3.Connection], None]:
+    return lambda db: db.execute(sql) and None
+
+
+# user_version N = the first N steps applied. The first release's two statements are steps 1 and 2,
+# so its files (user_version 2) continue at step 3.
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [*map(_statement, _V1), _v1_to_v2]
 
 
 def _create_private(path: Path) -> None:
@@ -195,6 +196,8 @@ class SqliteRunStore(RunStore):
         if self._db.execute("PRAGMA user_version").fetchone()[0] >= len(MIGRATIONS):
             return
         self._db.execute(f"PRAGMA busy_timeout = {int(_MIGRATION_WAIT_S * 1000)}")
+        # Freed pages are zeroed, so what older versions stored unmasked does not linger in the file.
+        self._db.execute("PRAGMA secure_delete = ON")
         try:
             while True:
                 # The version is read again under the write lock: another process may have just migrated.
@@ -212,6 +215,9 @@ class SqliteRunStore(RunStore):
                     raise
         finally:
             self._db.execute(f"PRAGMA busy_timeout = {int(_BUSY_WAIT_S * 1000)}")
+            self._db.execute("PRAGMA secure_delete = OFF")
+        if self.path != ":memory:":
+            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # the migrated pages into the file itself
         self._db.execute("PRAGMA optimize")
 
     @contextmanager

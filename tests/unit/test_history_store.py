@@ -324,7 +324,7 @@ def test_two_processes_opening_a_new_history_at_once_migrate_it_once(new_locatio
             with psycopg.connect(location) as conn:
                 assert conn.execute("SELECT version FROM playground_history_version").fetchall() == [(2,)]
         else:
-            assert sqlite3.connect(location).execute("PRAGMA user_version").fetchone()[0] == 2
+            assert sqlite3.connect(location).execute("PRAGMA user_version").fetchone()[0] == 3
 
 
 def test_reopening_keeps_the_runs_and_does_not_migrate_again(opener) -> None:
