@@ -92,17 +92,19 @@ EOF
 start_replicas() {
   local cookie_secret i port
   cookie_secret=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
+  cd "$root"
   for i in 1 2; do
     port=${app_ports[$((i - 1))]}
     # Same history and cookie secret on every replica, like compose.yaml; each has its own sandbox.
-    (cd "$root" && PLAYGROUND_HISTORY_URL="postgresql://playground@127.0.0.1:$pg_port/playground" \
+    # A simple command with its own redirections: $! is the app itself, and nothing keeps our stdout.
+    PLAYGROUND_HISTORY_URL="postgresql://playground@127.0.0.1:$pg_port/playground" \
       PLAYGROUND_HISTORY_PASSWORD_FILE="$team_dir/pg_password" \
       PLAYGROUND_SANDBOX_DB="${PLAYGROUND_SANDBOX_DB:-$team_dir/sandbox$i.sqlite3}" \
       STREAMLIT_SERVER_COOKIE_SECRET="$cookie_secret" \
       nohup "$python" -m streamlit run app.py --server.headless true --server.address 127.0.0.1 \
       --server.port "$port" --browser.gatherUsageStats false --server.fileWatcherType none \
-      >"$team_dir/app$i.log" 2>&1 &
-      echo $! >"$team_dir/app$i.pid")
+      </dev/null >"$team_dir/app$i.log" 2>&1 &
+    echo $! >"$team_dir/app$i.pid"
     echo "TEAM_APP${i}_URL=http://127.0.0.1:$port" >>"$team_dir/env"
     echo "TEAM_APP${i}_PID_FILE=$team_dir/app$i.pid" >>"$team_dir/env"
   done
@@ -116,7 +118,7 @@ start_proxy() {
   export PLAYGROUND_PROXY_BIND="127.0.0.1:$proxy_port" PLAYGROUND_STATS_BIND="127.0.0.1:$stats_port"
   export PLAYGROUND_APP1="127.0.0.1:${app_ports[0]}" PLAYGROUND_APP2="127.0.0.1:${app_ports[1]}"
   haproxy -c -q -f "$root/deploy/haproxy.cfg" || die "deploy/haproxy.cfg does not parse"
-  nohup haproxy -db -f "$root/deploy/haproxy.cfg" >"$team_dir/haproxy.log" 2>&1 &
+  nohup haproxy -db -f "$root/deploy/haproxy.cfg" </dev/null >"$team_dir/haproxy.log" 2>&1 &
   echo $! >"$team_dir/haproxy.pid"
   wait_http "http://127.0.0.1:$proxy_port/_stcore/health" 30 || die "HAProxy failed; see $team_dir/haproxy.log"
   {
