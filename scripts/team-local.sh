@@ -7,7 +7,8 @@
 #   scripts/team-local.sh stop                      stop everything and delete $TEAM_DIR
 #
 # Settings: TEAM_DIR (default ${TMPDIR:-/tmp}/fruxon-playground-team), TEAM_PROXY_PORT (8080),
-# TEAM_APP_PORTS ("8601 8602"), TEAM_PG_PORT (55432), TEAM_STATS_PORT (8404). The replicas inherit
+# TEAM_APP_PORTS ("8601 8602"), TEAM_PG_PORT (55432), TEAM_STATS_PORT (8404), TEAM_PG_DURABLE (0: the
+# cluster skips fsync; 1: it flushes like a real one). The replicas inherit
 # PLAYGROUND_* and FRUXON_* variables from the caller (PLAYGROUND_HISTORY_* are set here).
 # initdb and pg_ctl refuse to run as root, so as root PostgreSQL runs as the `postgres` user.
 set -euo pipefail
@@ -65,15 +66,18 @@ start_postgres() {
   as_pg "$bin/initdb" -D "$pg_dir/data" -U postgres -E UTF8 --locale=C.UTF-8 \
     --auth-local=trust --auth-host=scram-sha-256 --no-sync >"$team_dir/initdb.log" 2>&1 \
     || die "initdb failed; see $team_dir/initdb.log"
-  # A throwaway cluster: nothing here must survive a crash, so skip the flushes.
   cat >>"$pg_dir/data/postgresql.conf" <<EOF
 listen_addresses = '127.0.0.1'
 port = $pg_port
 unix_socket_directories = '$pg_dir/run'
-fsync = off
-full_page_writes = off
 synchronous_commit = off
 EOF
+  # A throwaway cluster need not survive a crash of the machine. TEAM_PG_DURABLE=1 keeps the flushes
+  # (benchmarks): then it matches SQLite's WAL with synchronous=NORMAL, which may lose the last commits
+  # on a power cut but never corrupts.
+  if [ "${TEAM_PG_DURABLE:-0}" != 1 ]; then
+    printf 'fsync = off\nfull_page_writes = off\n' >>"$pg_dir/data/postgresql.conf"
+  fi
   as_pg "$bin/pg_ctl" -D "$pg_dir/data" -l "$pg_dir/server.log" -w -t 60 start >/dev/null \
     || die "PostgreSQL did not start; see $pg_dir/server.log"
   password=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')

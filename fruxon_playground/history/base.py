@@ -27,6 +27,7 @@ BUNDLE_FORMAT = "fruxon-playground-run"
 BUNDLE_VERSION = 1
 DEFAULT_STALE_AFTER_S = 30.0
 MAX_PAGE = 500
+SWEEP_EVERY_MS = 1000
 
 
 class HistoryUnavailable(Exception):
@@ -70,6 +71,7 @@ class RunStore(ABC):
     def __init__(self, *, stale_after_s: float = DEFAULT_STALE_AFTER_S, clock: Callable[[], int] = now_ms) -> None:
         self.stale_after_ms = int(stale_after_s * 1000)
         self.clock = clock
+        self._next_sweep_ms = 0
 
     @abstractmethod
     def save(self, run: SavedRun, *, secrets: Iterable[str | None] = ()) -> SavedRun:
@@ -100,6 +102,14 @@ class RunStore(ABC):
     def close(self) -> None: ...
 
     # -- staleness ------------------------------------------------------------------------------------
+    def sweep_due(self) -> bool:
+        """Lists look for stale runs at most once a second (their delay is counted in tens of seconds)."""
+        now = self.clock()
+        if now < self._next_sweep_ms:
+            return False
+        self._next_sweep_ms = now + SWEEP_EVERY_MS
+        return True
+
     def stale_cutoff_ms(self) -> int:
         return self.clock() - self.stale_after_ms
 

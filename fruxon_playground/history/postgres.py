@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable
 from dataclasses import replace
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import psycopg
@@ -49,6 +48,7 @@ from fruxon_playground.history.model import (
     now_ms,
 )
 
+T = TypeVar("T")
 RUNS = "playground_runs"
 BODIES = "playground_run_bodies"
 VERSION_TABLE = "playground_history_version"
@@ -102,6 +102,11 @@ _UPSERT_RUN = (f"INSERT INTO {RUNS} ({', '.join(RUN_COLUMNS)}) VALUES ({', '.joi
                f"ON CONFLICT (id) DO UPDATE SET {', '.join(f'{c} = excluded.{c}' for c in RUN_COLUMNS[1:])}")
 _UPSERT_BODY = (f"INSERT INTO {BODIES} ({', '.join(BODY_COLUMNS)}) VALUES ({', '.join('%s' for _ in BODY_COLUMNS)}) "
                 f"ON CONFLICT (id) DO UPDATE SET {', '.join(f'{c} = excluded.{c}' for c in BODY_COLUMNS[1:])}")
+# Both rows in one statement: atomic without a transaction block, and one round trip.
+_SAVE = (f"WITH saved AS ({_UPSERT_RUN} RETURNING id) "
+         f"INSERT INTO {BODIES} ({', '.join(BODY_COLUMNS)}) "
+         f"SELECT saved.id, {', '.join('%s' for _ in BODY_COLUMNS[1:])} FROM saved "
+         f"ON CONFLICT (id) DO UPDATE SET {', '.join(f'{c} = excluded.{c}' for c in BODY_COLUMNS[1:])}")
 # PostgreSQL text cannot hold NUL: an escaped one in JSON text (an even run of backslashes before it)
 # and a raw one in a text column both become U+FFFD.
 _JSON_NUL = re.compile(r"(?<!\\)((?:\\\\)*)\\u0000")
@@ -144,7 +149,7 @@ class PostgresRunStore(RunStore):
         self._pool = ConnectionPool(
             url, min_size=1, max_size=max_connections, open=False, name="playground-history",
             kwargs={"autocommit": True, "connect_timeout": max(1, int(connect_timeout_s)), "row_factory": dict_row},
-            check=ConnectionPool.check_connection, timeout=connect_timeout_s,
+            timeout=connect_timeout_s,
         )
         try:
             self._pool.open(wait=True, timeout=connect_timeout_s)
@@ -179,42 +184,42 @@ class PostgresRunStore(RunStore):
         row = self._one(f"SELECT version FROM {VERSION_TABLE}")
         return int(row["version"]) if row else 0
 
-    @contextmanager
-    def _connection(self, transaction: bool = False) -> Iterator[psycopg.Connection[Any]]:
-        try:
-            with self._pool.connection() as conn:
-                if transaction:
-                    with conn.transaction():
-                        yield conn
-                else:
-                    yield conn
-        except (psycopg.OperationalError, PoolTimeout) as exc:
-            raise self._unavailable(exc) from exc
+    def _call(self, work: Callable[[psycopg.Connection[Any]], T]) -> T:
+        """`work` on a pooled connection. Every call is idempotent, so one dropped by the server (a
+        PostgreSQL restart) is tried once more on a fresh connection; the pool discards the dead one."""
+        for attempt in (1, 2):
+            try:
+                with self._pool.connection() as conn:
+                    return work(conn)
+            except psycopg.OperationalError as exc:
+                if attempt == 2 or not conn.broken:
+                    raise self._unavailable(exc) from exc
+                self._pool.check()  # drop every other idle connection that died with it
+            except PoolTimeout as exc:
+                raise self._unavailable(exc) from exc
+        raise AssertionError("unreachable")
 
     def _one(self, sql: str, params: Iterable[Any] = ()) -> dict[str, Any] | None:
-        with self._connection() as conn:
-            row: dict[str, Any] | None = conn.execute(sql, tuple(params)).fetchone()
-            return row
+        row: dict[str, Any] | None = self._call(lambda conn: conn.execute(sql, tuple(params)).fetchone())
+        return row
 
     # -- writing ------------------------------------------------------------------------------------
     def save(self, run: SavedRun, *, secrets: Iterable[str | None] = ()) -> SavedRun:
         run = replace(masked(run, secrets), updated_at_ms=self.clock())
         row, body = run_row(run), body_row(run)
-        with self._connection(transaction=True) as conn:
-            conn.execute(_UPSERT_RUN, tuple(_text(row[c]) for c in RUN_COLUMNS))
-            conn.execute(_UPSERT_BODY, tuple(Jsonb(body[c], dumps=_dumps) if c in JSON_COLUMNS and body[c] is not None
-                                             else _text(body[c]) for c in BODY_COLUMNS))
+        params = (*(_text(row[c]) for c in RUN_COLUMNS),
+                  *(Jsonb(body[c], dumps=_dumps) if c in JSON_COLUMNS and body[c] is not None else _text(body[c])
+                    for c in BODY_COLUMNS[1:]))
+        self._call(lambda conn: conn.execute(_SAVE, params))
         return run
 
     def heartbeat(self, run_id: str, at_ms: int) -> None:
-        with self._connection() as conn:
-            conn.execute(f"UPDATE {RUNS} SET heartbeat_at_ms = %s WHERE id = %s", (at_ms, run_id))
+        self._call(lambda conn: conn.execute(f"UPDATE {RUNS} SET heartbeat_at_ms = %s WHERE id = %s", (at_ms, run_id)))
 
     def delete(self, run_id: str, owner: str | None) -> bool:
         owned = "" if owner is None else " AND owner = %s"
         params = (run_id,) if owner is None else (run_id, owner)
-        with self._connection() as conn:
-            return conn.execute(f"DELETE FROM {RUNS} WHERE id = %s{owned}", params).rowcount > 0
+        return self._call(lambda conn: conn.execute(f"DELETE FROM {RUNS} WHERE id = %s{owned}", params).rowcount > 0)
 
     def _interrupt_stale(self, conn: psycopg.Connection[Any], run_id: str | None = None) -> None:
         """Runs whose process stopped heartbeating end "interrupted", their events kept."""
@@ -227,16 +232,17 @@ class PostgresRunStore(RunStore):
     def get(self, run_id: str) -> SavedRun | None:
         sql = (f"SELECT r.*, b.request, b.response, b.events, b.trace, b.answer "
                f"FROM {RUNS} AS r JOIN {BODIES} AS b ON b.id = r.id WHERE r.id = %s")
-        with self._connection() as conn:
-            row = conn.execute(sql, (run_id,)).fetchone()
-            if row is None:
-                return None
-            if row["status"] in LIVE_STATUSES and max(row["heartbeat_at_ms"] or 0, row["updated_at_ms"]) < self.stale_cutoff_ms():
+
+        def work(conn: psycopg.Connection[Any]) -> dict[str, Any] | None:
+            row: dict[str, Any] | None = conn.execute(sql, (run_id,)).fetchone()
+            if row is not None and row["status"] in LIVE_STATUSES and \
+                    max(row["heartbeat_at_ms"] or 0, row["updated_at_ms"]) < self.stale_cutoff_ms():
                 self._interrupt_stale(conn, run_id)
                 row = conn.execute(sql, (run_id,)).fetchone()
-                if row is None:
-                    return None
-        return run_from(row)
+            return row
+
+        row = self._call(work)
+        return run_from(row) if row is not None else None
 
     def _where(self, query: RunQuery) -> tuple[str, list[Any]]:
         where: list[str] = []
@@ -255,33 +261,42 @@ class PostgresRunStore(RunStore):
     def list(self, query: RunQuery) -> RunPage:
         limit, offset = clamp(query)
         where, params = self._where(query)
-        with self._connection() as conn:
-            self._interrupt_stale(conn)
-            rows = conn.execute(f"SELECT {', '.join(LISTED)} FROM {RUNS}{where} "
-                                "ORDER BY created_at_ms DESC, id DESC LIMIT %s OFFSET %s", (*params, limit, offset)).fetchall()
-            if offset == 0 and len(rows) < limit:
-                total = len(rows)
-            else:
-                total = conn.execute(f"SELECT COUNT(*) AS n FROM {RUNS}{where}", params).fetchone()["n"]  # type: ignore[index]
-        return RunPage(items=[summary_from(r) for r in rows], total=int(total))
+        sweep = self.sweep_due()
 
-    def _distinct(self, column: str, owner: str | None) -> list[str]:
+        def work(conn: psycopg.Connection[Any]) -> tuple[list[dict[str, Any]], int]:
+            with conn.pipeline():  # the sweep, the page and the count in one round trip
+                if sweep:
+                    self._interrupt_stale(conn)
+                page = conn.execute(f"SELECT {', '.join(LISTED)} FROM {RUNS}{where} "
+                                    "ORDER BY created_at_ms DESC, id DESC LIMIT %s OFFSET %s", (*params, limit, offset))
+                count = conn.execute(f"SELECT COUNT(*) AS n FROM {RUNS}{where}", params)
+            return page.fetchall(), int(count.fetchone()["n"])  # type: ignore[index]
+
+        rows, total = self._call(work)
+        return RunPage(items=[summary_from(r) for r in rows], total=total)
+
+    def _distinct(self, column: str, owner: str | None, *, sweep: bool = False) -> list[str]:
         # A loose index scan: one index seek per distinct value, not a pass over every run.
         owned = "" if owner is None else "owner = %s AND "
         params = () if owner is None else (owner, owner)
         sql = (f"WITH RECURSIVE d(v) AS (SELECT MIN({column}) FROM {RUNS} WHERE {owned}TRUE "
                f"UNION ALL SELECT (SELECT MIN({column}) FROM {RUNS} WHERE {owned}{column} > d.v) FROM d WHERE d.v IS NOT NULL) "
                "SELECT v FROM d WHERE v IS NOT NULL")
-        with self._connection() as conn:
-            return [r["v"] for r in conn.execute(sql, params).fetchall()]
+
+        def work(conn: psycopg.Connection[Any]) -> list[str]:
+            with conn.pipeline():
+                if sweep:
+                    self._interrupt_stale(conn)
+                values = conn.execute(sql, params)
+            return [r["v"] for r in values.fetchall()]
+
+        return self._call(work)
 
     def distinct_agents(self, owner: str | None) -> list[str]:
         return self._distinct("agent_id", owner)
 
     def distinct_statuses(self, owner: str | None) -> list[str]:
-        with self._connection() as conn:
-            self._interrupt_stale(conn)
-        return self._distinct("status", owner)
+        return self._distinct("status", owner, sweep=self.sweep_due())
 
     def close(self) -> None:
         self._pool.close()

@@ -13,6 +13,7 @@ import os
 import sqlite3
 import stat
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import replace
@@ -174,7 +175,7 @@ class SqliteRunStore(RunStore):
             self._db = sqlite3.connect(self.path, check_same_thread=False, timeout=_BUSY_WAIT_S, isolation_level=None)
             self._db.row_factory = sqlite3.Row
             if self.path != ":memory:":
-                self._db.execute("PRAGMA journal_mode = WAL")
+                self._use_wal()
             self._db.execute("PRAGMA synchronous = NORMAL")
             self._migrate()
             self.search_indexed = bool(self._db.execute("SELECT 1 FROM sqlite_master WHERE name = 'runs_fts'").fetchone())
@@ -191,6 +192,21 @@ class SqliteRunStore(RunStore):
                                       "Close it (or point PLAYGROUND_HISTORY_PATH elsewhere) and reload.")
         return HistoryUnavailable(f"The run history at {self.path} is not a readable SQLite file ({exc}). "
                                   "Move it aside to start a new history, or set PLAYGROUND_HISTORY_PATH.")
+
+    def _use_wal(self) -> None:
+        """Switches the file to WAL once. The switch needs the file to itself and SQLite reports a
+        clash at once rather than waiting, so a process opening the file at the same moment retries."""
+        deadline = time.monotonic() + _MIGRATION_WAIT_S
+        while True:
+            try:
+                if self._db.execute("PRAGMA journal_mode = WAL").fetchone()[0] == "wal":
+                    return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc):
+                    raise
+            if time.monotonic() > deadline:
+                raise sqlite3.OperationalError("database is locked")
+            time.sleep(0.05)
 
     def _migrate(self) -> None:
         if self._db.execute("PRAGMA user_version").fetchone()[0] >= len(MIGRATIONS):
@@ -305,7 +321,8 @@ class SqliteRunStore(RunStore):
         return (" WHERE " + " AND ".join(where)) if where else "", params
 
     def list(self, query: RunQuery) -> RunPage:
-        self._interrupt_stale()
+        if self.sweep_due():
+            self._interrupt_stale()
         limit, offset = clamp(query)
         where, params = self._where(query)
         with self._lock:
@@ -334,7 +351,8 @@ class SqliteRunStore(RunStore):
         return self._distinct("agent_id", owner)
 
     def distinct_statuses(self, owner: str | None) -> list[str]:
-        self._interrupt_stale()
+        if self.sweep_due():
+            self._interrupt_stale()
         return self._distinct("status", owner)
 
     def close(self) -> None:

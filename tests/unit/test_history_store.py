@@ -348,3 +348,23 @@ def test_an_unreachable_history_is_reported_without_a_raw_error(backend: str, tm
         (tmp_path / "file").write_text("x")
         with pytest.raises(HistoryUnavailable, match="cannot be created"):
             open_store(tmp_path / "file" / "history.sqlite3")
+
+
+def test_connections_the_server_dropped_are_replaced_without_an_error(local_postgres: LocalPostgres) -> None:  # noqa: F811
+    location = local_postgres.new_database()
+    store = PostgresRunStore(location)
+    try:
+        saved = store.save(run())
+        workers = [threading.Thread(target=lambda: [store.list(RunQuery("me")) for _ in range(20)]) for _ in range(6)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()  # several pooled connections now
+        with psycopg.connect(location, autocommit=True) as admin:  # what a PostgreSQL restart does to them
+            killed = admin.execute("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                                   "WHERE datname = current_database() AND pid <> pg_backend_pid()").fetchone()[0]
+        assert killed >= 2
+        assert store.get(saved.id) == saved and store.list(RunQuery("me")).total == 1
+    finally:
+        store.close()
+        local_postgres.drop_database(location)
