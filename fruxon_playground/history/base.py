@@ -34,6 +34,11 @@ class HistoryUnavailable(Exception):
     """The history cannot be used; the message names where it is (never a password) and what to do."""
 
 
+def newer_schema(location: str, found: int, known: int) -> HistoryUnavailable:
+    return HistoryUnavailable(f"The run history at {location} was written by a newer version of the playground "
+                              f"(schema {found}; this version knows {known}). Upgrade the app on every replica.")
+
+
 def masked(run: SavedRun, secrets: Iterable[str | None] = ()) -> SavedRun:
     """The run with every secret removed from everything it carries (defence in depth)."""
     known = tuple(secrets)
@@ -54,12 +59,6 @@ def masked(run: SavedRun, secrets: Iterable[str | None] = ()) -> SavedRun:
 
 def clamp(query: RunQuery) -> tuple[int, int]:
     return max(1, min(query.limit, MAX_PAGE)), max(0, query.offset)
-
-
-def like_pattern(text: str) -> str:
-    """A lowercased `LIKE … ESCAPE '\\'` pattern matching `text` anywhere."""
-    escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
 
 
 class RunStore(ABC):

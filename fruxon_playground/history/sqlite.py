@@ -35,8 +35,8 @@ from fruxon_playground.history.base import (
     HistoryUnavailable,
     RunStore,
     clamp,
-    like_pattern,
     masked,
+    newer_schema,
 )
 from fruxon_playground.history.model import (
     INTERRUPTED,
@@ -92,6 +92,7 @@ _FTS = [
         INSERT INTO runs_fts (rowid, search_text) VALUES (new.seq, new.search_text); END""",
 ]
 _MIN_TRIGRAM = 3  # shorter search texts scan the search column instead
+_SELECTIVE_MATCHES = 2000
 _MIGRATION_WAIT_S = 15.0  # another process may be migrating the same file
 _BUSY_WAIT_S = 2.0
 
@@ -209,7 +210,10 @@ class SqliteRunStore(RunStore):
             time.sleep(0.05)
 
     def _migrate(self) -> None:
-        if self._db.execute("PRAGMA user_version").fetchone()[0] >= len(MIGRATIONS):
+        found = self._db.execute("PRAGMA user_version").fetchone()[0]
+        if found > len(MIGRATIONS):
+            raise newer_schema(self.path, found, len(MIGRATIONS))
+        if found == len(MIGRATIONS):
             return
         self._db.execute(f"PRAGMA busy_timeout = {int(_MIGRATION_WAIT_S * 1000)}")
         # Freed pages are zeroed, so what older versions stored unmasked does not linger in the file.
@@ -311,14 +315,24 @@ class SqliteRunStore(RunStore):
             if value is not None and (value != "" or column == "owner"):
                 where.append(f"{column} = ?")
                 params.append(value)
-        text = (query.text or "").strip()
-        if text and self.search_indexed and len(text) >= _MIN_TRIGRAM:
-            where.append("seq IN (SELECT rowid FROM runs_fts WHERE runs_fts MATCH ?)")
-            params.append('"' + text.lower().replace('"', '""') + '"')
-        elif text:
-            where.append("search_text LIKE ? ESCAPE '\\'")
-            params.append(like_pattern(text))
+        text = (query.text or "").strip().lower().replace("\x00", " ")
+        if text:
+            phrase = '"' + text.replace('"', '""') + '"'
+            if self._selective(phrase):
+                where.append("seq IN (SELECT rowid FROM runs_fts WHERE runs_fts MATCH ?)")
+                params.append(phrase)
+            else:  # the search column is lowercased like the text
+                where.append("instr(search_text, ?) > 0")
+                params.append(text)
         return (" WHERE " + " AND ".join(where)) if where else "", params
+
+    def _selective(self, phrase: str) -> bool:
+        """Whether the trigram index narrows this search down. Looking a few thousand runs up by id
+        beats a scan; a text that most runs contain is found faster by scanning them in order."""
+        if not self.search_indexed or len(phrase) - 2 < _MIN_TRIGRAM:
+            return False
+        probe = "SELECT COUNT(*) FROM (SELECT rowid FROM runs_fts WHERE runs_fts MATCH ? LIMIT ?)"
+        return bool(self._read(probe, (phrase, _SELECTIVE_MATCHES))[0][0] < _SELECTIVE_MATCHES)
 
     def list(self, query: RunQuery) -> RunPage:
         if self.sweep_due():

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from fruxon_playground.history import HistoryUnavailable, RunQuery, SavedRun, open_store
+from fruxon_playground.history import sqlite as sqlite_backend
 from fruxon_playground.history.sqlite import SqliteRunStore
 
 # The schema the first release wrote (PRAGMA user_version = 2, one table, bodies inline).
@@ -127,7 +128,11 @@ def test_corrupt_or_locked_files_explain_what_to_do(tmp_path: Path) -> None:
         holder.execute("ROLLBACK")
 
 
-def test_search_gives_the_same_runs_with_and_without_the_trigram_index(tmp_path: Path) -> None:
+@pytest.mark.parametrize("common_after", [2000, 2], ids=["index", "scan-when-common"])
+def test_search_gives_the_same_runs_with_and_without_the_trigram_index(tmp_path: Path, common_after: int,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    # With 2 the index answers only texts found in one run; the others take the scan that common texts take.
+    monkeypatch.setattr(sqlite_backend, "_SELECTIVE_MATCHES", common_after)
     store = SqliteRunStore(tmp_path / "h.sqlite3")
     assert store.search_indexed  # this SQLite has FTS5 with the trigram tokenizer
     texts = ["Ünïcode Straße", "quote \" inside", "50% off_sale", "MiXeD CaSe", "tab\tand newline\nhere", "ab"]

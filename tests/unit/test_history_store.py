@@ -182,6 +182,29 @@ def test_lists_are_newest_first_filtered_searched_and_paged(store: RunStore) -> 
     assert store.list(RunQuery(None, text="City 05")).total == 2  # every owner
 
 
+def test_totals_always_match_the_runs_listed(opener) -> None:
+    clock = Clock(T0)
+    store = opener(clock)
+    saved = [store.save(run(owner=("me", "you")[i % 2], agent_id=("a", "b", "c")[i % 3], kind=("stream", "execute")[i % 2],
+                            status=("running", "completed", "failed")[i % 3], created_at_ms=T0 + i)) for i in range(24)]
+    for finished in saved[:6]:
+        store.save(replace(finished, status="completed"))  # running → completed, completed stays
+    store.delete(saved[7].id, None)
+    store.delete(saved[9].id, "me")  # not mine: kept
+    clock.now += 120_000  # the remaining running runs go stale
+    store.list(RunQuery(None))
+    queries = [RunQuery(owner, agent_id=agent, status=status, kind=kind, limit=500)
+               for owner in ("me", "you", None) for agent in ("a", "b", None)
+               for status in ("running", "completed", "failed", "interrupted", None) for kind in ("stream", None)]
+    for query in queries:
+        page = store.list(query)
+        assert page.total == len(page.items), query
+    assert store.list(RunQuery(None)).total == 23
+    assert store.list(RunQuery(None, status="running")).total == 0
+    assert store.list(RunQuery(None, status="interrupted")).total == 6
+    assert store.distinct_statuses(None) == ["completed", "failed", "interrupted"]
+
+
 def test_summaries_carry_light_columns_with_short_previews(store: RunStore) -> None:
     store.save(run(answer="x" * 5000, error="e" * 5000, events=[{"event": "text", "data": "{}", "t_ms": 1}] * 50))
     (summary,) = store.list(RunQuery("me")).items
@@ -322,9 +345,32 @@ def test_two_processes_opening_a_new_history_at_once_migrate_it_once(new_locatio
             store.close()
         if location.startswith("postgresql://"):
             with psycopg.connect(location) as conn:
-                assert conn.execute("SELECT version FROM playground_history_version").fetchall() == [(2,)]
+                assert conn.execute("SELECT version FROM playground_history_version").fetchall() == [(3,)]
         else:
             assert sqlite3.connect(location).execute("PRAGMA user_version").fetchone()[0] == 3
+
+
+def test_a_database_from_before_the_counters_gets_them_on_upgrade(local_postgres: LocalPostgres) -> None:  # noqa: F811
+    location = local_postgres.new_database()
+    try:
+        first = PostgresRunStore(location)
+        for i in range(5):
+            first.save(run(status=("completed", "failed")[i % 2], agent_id=f"agent{i % 2}"))
+        first.close()
+        with psycopg.connect(location, autocommit=True) as conn:  # back to schema 2, as the previous release left it
+            conn.execute("DROP TABLE playground_run_counts; DROP TRIGGER playground_runs_count ON playground_runs; "
+                         "DROP FUNCTION playground_count_run(); DROP FUNCTION playground_bump_count(text[], integer); "
+                         "UPDATE playground_history_version SET version = 2")
+        upgraded = PostgresRunStore(location)
+        try:
+            assert upgraded.list(RunQuery("me")).total == 5 and upgraded.list(RunQuery("me", status="failed")).total == 2
+            assert upgraded.distinct_agents("me") == ["agent0", "agent1"]
+            upgraded.save(run(status="failed"))
+            assert upgraded.list(RunQuery("me", status="failed")).total == 3
+        finally:
+            upgraded.close()
+    finally:
+        local_postgres.drop_database(location)
 
 
 def test_reopening_keeps_the_runs_and_does_not_migrate_again(opener) -> None:
@@ -336,6 +382,17 @@ def test_reopening_keeps_the_runs_and_does_not_migrate_again(opener) -> None:
         assert again.get(saved.id) == saved
     finally:
         again.close()
+
+
+def test_a_history_from_a_newer_version_is_refused_not_damaged(opener) -> None:
+    opener().save(run())
+    if opener.location.startswith("postgresql://"):
+        with psycopg.connect(opener.location, autocommit=True) as conn:
+            conn.execute("UPDATE playground_history_version SET version = 99")
+    else:
+        sqlite3.connect(opener.location).execute("PRAGMA user_version = 99").connection.close()
+    with pytest.raises(HistoryUnavailable, match="newer version of the playground"):
+        open_store(opener.location)
 
 
 def test_an_unreachable_history_is_reported_without_a_raw_error(backend: str, tmp_path: Path) -> None:
