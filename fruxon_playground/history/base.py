@@ -6,6 +6,7 @@ thread-safe. Reads (`get`, `list`) turn runs whose process stopped heartbeating 
 
 from __future__ import annotations
 
+import builtins
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable
 from dataclasses import replace
@@ -88,10 +89,10 @@ class RunStore(ABC):
         """Light summaries, newest first, and how many runs match in all."""
 
     @abstractmethod
-    def distinct_agents(self, owner: str | None) -> list[str]: ...
+    def distinct_agents(self, owner: str | None) -> builtins.list[str]: ...
 
     @abstractmethod
-    def distinct_statuses(self, owner: str | None) -> list[str]: ...
+    def distinct_statuses(self, owner: str | None) -> builtins.list[str]: ...
 
     @abstractmethod
     def delete(self, run_id: str, owner: str | None) -> bool:

@@ -7,6 +7,7 @@ can be created (it is a trusted extension: the database owner may create it).
 
 from __future__ import annotations
 
+import builtins
 import json
 import re
 from collections.abc import Callable, Iterable
@@ -54,6 +55,7 @@ RUNS = "playground_runs"
 BODIES = "playground_run_bodies"
 COUNTS = "playground_run_counts"
 VERSION_TABLE = "playground_history_version"
+_MIN_TRIGRAM = 3
 _LOCK_KEY = 0x46_72_75_78_6F_6E_48  # "FruxonH": the advisory lock every replica migrates under
 _LIVE = "(" + ", ".join(f"'{s}'" for s in LIVE_STATUSES) + ")"
 _STALE = f"status IN {_LIVE} AND GREATEST(heartbeat_at_ms, updated_at_ms) < %s"
@@ -307,9 +309,12 @@ class PostgresRunStore(RunStore):
                 where.append(f"{column} = %s")
                 params.append(_text(value))
         text = (query.text or "").strip()
-        if text:
+        if len(text) >= _MIN_TRIGRAM:
             where.append("search_text LIKE %s")  # the form pg_trgm's index answers
             params.append(_text(like_pattern(text)))
+        elif text:  # too short for a trigram: LIKE would read the whole GIN index, a scan is faster
+            where.append("strpos(search_text, %s) > 0")
+            params.append(_text(text.lower()))
         return (" WHERE " + " AND ".join(where)) if where else "", params
 
     def list(self, query: RunQuery) -> RunPage:
@@ -325,7 +330,7 @@ class PostgresRunStore(RunStore):
                          + (" WHERE " + " AND ".join(f"{c} = %s" for c, _ in counted) if counted else ""))
             count_params = [_text(v) for _, v in counted]
 
-        def work(conn: psycopg.Connection[Any]) -> tuple[list[dict[str, Any]], int]:
+        def work(conn: psycopg.Connection[Any]) -> tuple[builtins.list[dict[str, Any]], int]:
             if sweep:
                 self._interrupt_stale(conn)
             with conn.pipeline():  # the page and its count in one round trip
@@ -337,11 +342,11 @@ class PostgresRunStore(RunStore):
         rows, total = self._call(work)
         return RunPage(items=[summary_from(r) for r in rows], total=total)
 
-    def _distinct(self, column: str, owner: str | None, *, sweep: bool = False) -> list[str]:
+    def _distinct(self, column: str, owner: str | None, *, sweep: bool = False) -> builtins.list[str]:
         owned = "" if owner is None else " AND owner = %s"
         params = () if owner is None else (owner,)
 
-        def work(conn: psycopg.Connection[Any]) -> list[str]:
+        def work(conn: psycopg.Connection[Any]) -> builtins.list[str]:
             if sweep:
                 self._interrupt_stale(conn)
             rows = conn.execute(f"SELECT DISTINCT {column} AS v FROM {COUNTS} WHERE n > 0{owned} ORDER BY v", params)
@@ -349,10 +354,10 @@ class PostgresRunStore(RunStore):
 
         return self._call(work)
 
-    def distinct_agents(self, owner: str | None) -> list[str]:
+    def distinct_agents(self, owner: str | None) -> builtins.list[str]:
         return self._distinct("agent_id", owner)
 
-    def distinct_statuses(self, owner: str | None) -> list[str]:
+    def distinct_statuses(self, owner: str | None) -> builtins.list[str]:
         return self._distinct("status", owner, sweep=self.sweep_due())
 
     def close(self) -> None:

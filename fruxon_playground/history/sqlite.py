@@ -8,6 +8,7 @@ locked raises `HistoryUnavailable` with what to do about it, never a raw sqlite 
 
 from __future__ import annotations
 
+import builtins
 import json
 import os
 import sqlite3
@@ -138,7 +139,10 @@ def _v1_to_v2(db: sqlite3.Connection) -> None:
 
 
 def _statement(sql: str) -> Callable[[sqlite3.Connection], None]:
-    return lambda db: db.execute(sql) and None
+    def step(db: sqlite3.Connection) -> None:
+        db.execute(sql)
+
+    return step
 
 
 # user_version N = the first N steps applied. The first release's two statements are steps 1 and 2,
@@ -352,7 +356,7 @@ class SqliteRunStore(RunStore):
                 raise self._unavailable(exc) from exc
         return RunPage(items=[summary_from(r) for r in rows], total=total)
 
-    def _distinct(self, column: str, owner: str | None) -> list[str]:
+    def _distinct(self, column: str, owner: str | None) -> builtins.list[str]:
         # A loose index scan: one index seek per distinct value, not a pass over every run.
         owned = "" if owner is None else "owner = ? AND "
         params = () if owner is None else (owner, owner)
@@ -361,10 +365,10 @@ class SqliteRunStore(RunStore):
                "SELECT v FROM d WHERE v IS NOT NULL")
         return [r[0] for r in self._read(sql, params)]
 
-    def distinct_agents(self, owner: str | None) -> list[str]:
+    def distinct_agents(self, owner: str | None) -> builtins.list[str]:
         return self._distinct("agent_id", owner)
 
-    def distinct_statuses(self, owner: str | None) -> list[str]:
+    def distinct_statuses(self, owner: str | None) -> builtins.list[str]:
         if self.sweep_due():
             self._interrupt_stale()
         return self._distinct("status", owner)
