@@ -14,7 +14,6 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.browser.conftest import playwright_browser  # noqa: F401  (the session fixture)
 from tests.team.postgres import TEAM_LOCAL, free_port, postgres_installed, read_env, require
 
 STALE_AFTER_S = 3  # how long the replicas wait for a heartbeat before a running run is interrupted
