@@ -17,7 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from fruxon_playground.history import RunStore, SavedRun  # noqa: E402
+from fruxon_playground.history import SavedRun, open_store  # noqa: E402
 from fruxon_playground.trace import build_trace  # noqa: E402
 
 
@@ -49,7 +49,7 @@ def synthetic_trace(steps: int, seed: int = 1) -> dict:
 
 
 def browser_time_to_tree(trace: dict, app_url: str, history_path: str, page) -> float:
-    store = RunStore(history_path)
+    store = open_store(history_path)
     run = store.save(SavedRun(kind="execute", agent_id="bench", request={}, status="completed", owner="bench", trace=trace))
     started = time.perf_counter()
     page.goto(f"{app_url}/history?run={run.id}")

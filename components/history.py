@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+from typing import Any
+
 import pandas as pd
 import streamlit as st
 
@@ -11,21 +14,40 @@ from components.draft_editor import load_base
 from components.execute_form import fill_form, form_prefix
 from components.live_panel import format_ms
 from components.safe import md
-from fruxon_playground.history import HistoryUnavailable, RunStore, SavedRun
-from fruxon_playground.settings import PlaygroundSettings
+from fruxon_playground.history import (
+    HistoryUnavailable,
+    RunStore,
+    RunSummary,
+    SavedRun,
+    history_location,
+    open_store,
+    stale_after_s,
+)
 
 
 @st.cache_resource
-def _store(path: str) -> RunStore | str:
-    """One store per file for the whole server: thread-safe, and it holds no per-session state."""
+def _store(location: str, stale_after: float) -> RunStore | str:
+    """One store per location for the whole server: thread-safe, and it holds no per-session state."""
     try:
-        return RunStore(path)
+        return open_store(location, stale_after_s=stale_after)
     except HistoryUnavailable as exc:
         return str(exc)
 
 
+def _secrets() -> dict[str, Any]:
+    try:
+        return {"history": dict(st.secrets.get("history", {}))}
+    except Exception:  # no secrets file at all, or a malformed one: the environment decides
+        return {}
+
+
 def run_store() -> RunStore | None:
-    store = _store(PlaygroundSettings.from_environment().history_path)
+    try:
+        location = history_location(os.environ, _secrets())
+    except HistoryUnavailable as exc:
+        st.warning("Run history is off: " + md(exc))
+        return None
+    store = _store(location, stale_after_s(os.environ))
     if isinstance(store, str):
         st.warning("Run history is off: " + md(store))
         return None
@@ -44,7 +66,7 @@ def prepare_rerun(run: SavedRun) -> None:
         fill_form(form_prefix(Connection(conn.settings, run.agent_id)), run.request)
 
 
-def runs_frame(runs: list[SavedRun]) -> pd.DataFrame:
+def runs_frame(runs: list[RunSummary]) -> pd.DataFrame:
     return pd.DataFrame(
         [{"When": pd.Timestamp(r.created_at_ms, unit="ms", tz="UTC").strftime("%Y-%m-%d %H:%M:%S"),
           "Kind": r.kind, "Agent": r.agent_id, "Status": r.status, "Duration": format_ms(r.duration_ms),

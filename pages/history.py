@@ -9,6 +9,7 @@ from components.history import prepare_rerun, run_store, runs_frame, saved_run_c
 from components.run_view import RunView
 from components.safe import md
 from components.trace_compare import compare_runs
+from fruxon_playground.history import RunQuery
 from fruxon_playground.runs import ReplayHandle, RunKind
 from fruxon_playground.runs.record import FrozenRun, received_of_saved
 
@@ -43,13 +44,12 @@ with st.expander("Import a run bundle"):
             st.error(f"“{bundle.name}” was not imported: {exc}")
 
 agent_col, status_col, kind_col, text_col = st.columns(4)
-runs_all = store.list(owner, limit=1000)
-agent = agent_col.selectbox("Agent", ["all", *sorted({r.agent_id for r in runs_all})], key="history.agent")
-status = status_col.selectbox("Status", ["all", *sorted({r.status for r in runs_all})], key="history.status")
+agent = agent_col.selectbox("Agent", ["all", *store.distinct_agents(owner)], key="history.agent")
+status = status_col.selectbox("Status", ["all", *store.distinct_statuses(owner)], key="history.status")
 kind = kind_col.selectbox("Kind", ["all", "execute", "stream", "test", "stream_test"], key="history.kind")
 text = text_col.text_input("Text in request or answer", key="history.text")
-runs = store.list(owner, agent_id=None if agent == "all" else agent, status=None if status == "all" else status,
-                  kind=None if kind == "all" else kind, text=text or None, limit=500)
+runs = store.list(RunQuery(owner, agent_id=None if agent == "all" else agent, status=None if status == "all" else status,
+                           kind=None if kind == "all" else kind, text=text or None, limit=500)).items
 if not runs:
     st.caption("No runs yet in this browser session: every run from the Execute and Draft pages lands here.")
     st.stop()
@@ -59,13 +59,15 @@ picked = st.dataframe(runs_frame(runs), hide_index=True, width="stretch", on_sel
                       column_config={"Cost ($)": st.column_config.NumberColumn(format="%.7f")})
 rows = picked.selection.rows if picked is not None else []
 if len(rows) == 2:
-    compare_runs(runs[rows[0]], runs[rows[1]])
+    compare_runs(store.get(runs[rows[0]].id), store.get(runs[rows[1]].id))
     st.stop()
 if not rows:
     st.caption("Select a run to open it, or two runs to compare them.")
     st.stop()
 
-run = runs[rows[0]]
+run = store.get(runs[rows[0]].id)
+if run is None:  # deleted in another tab or by its owner meanwhile
+    st.rerun()
 actions = st.columns(5)
 if actions[0].button("Re-run", icon=":material/replay:", help="Fill the form of its page with this request",
                      on_click=prepare_rerun, args=(run,)):

@@ -1,8 +1,10 @@
-"""Fixtures shared by the app and browser tests."""
+"""Fixtures shared by the app, browser and team tests."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -19,3 +21,22 @@ def shared_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running
     sandbox = start_sandbox(SandboxConfig(api_key=TEST_KEY, db_path=str(db), speed=0.0))
     yield sandbox
     sandbox.stop()
+
+
+@pytest.fixture(scope="session")
+def playwright_browser():
+    """One chromium for the session: tests/browser and tests/team share it (a second sync
+    Playwright cannot start while the first one runs)."""
+    from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
+
+    if not Path(CHROMIUM).exists():
+        message = f"{CHROMIUM} is missing: install Debian's chromium (scripts/install.sh --test does)."
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()

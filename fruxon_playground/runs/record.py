@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Mapping
+import time
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -27,7 +28,7 @@ from fruxon_playground.runs.handle import RunHandle, RunKind, RunSnapshot
 
 
 class RunSaver(Protocol):
-    def save(self, run: SavedRun) -> SavedRun: ...
+    def save(self, run: SavedRun, *, secrets: Iterable[str | None] = ()) -> SavedRun: ...
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,8 @@ class RunContext:
     base_url: str
     tenant: str
     secrets: tuple[str, ...] = field(default=(), repr=False)
+    group_id: str | None = None  # runs started together: a side-by-side pair, a batch
+    label: str | None = None  # what the run is to its group: "draft", "rev 3", a test case's name
 
 
 class RunRecorder:
@@ -56,7 +59,7 @@ class RunRecorder:
                 self._events.append(saved_event(item, self.context.secrets))
             run = saved_run_from(handle, snapshot, self.context, events=list(self._events))
             try:
-                self.store.save(run)
+                self.store.save(run, secrets=self.context.secrets)
             except HistoryUnavailable as exc:
                 self.last_error = str(exc)
             else:
@@ -104,7 +107,22 @@ def saved_run_from(handle: RunHandle, snapshot: RunSnapshot, context: RunContext
         response=mask_secrets(response, secrets) if response is not None else None,
         events=events if events is not None else [saved_event(r, secrets) for r in snapshot.received],
         trace=mask_secrets(dict(trace), secrets) if trace else None,
+        heartbeat_at_ms=int(time.time() * 1000),
+        revision=state.revision if state.revision is not None else _requested_revision(handle),
+        group_id=context.group_id,
+        label=context.label,
+        answer=mask_text(state.text, secrets) if state.text else None,
     )
+
+
+def _requested_revision(handle: RunHandle) -> int | None:
+    """Before the trace says: a test run names its revision (or is the draft, −1)."""
+    if not handle.kind.is_test:
+        return None
+    base = handle.request.get("baseRevision")
+    if handle.request.get("flow") is None and isinstance(base, int) and base > 0:
+        return base
+    return -1
 
 
 def _number(value: Any) -> float:

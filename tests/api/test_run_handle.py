@@ -8,7 +8,7 @@ import pytest
 
 from fruxon_playground.api import FruxonClient
 from fruxon_playground.drafts import TEMPLATES
-from fruxon_playground.history import RunStore
+from fruxon_playground.history import RunStore, open_store
 from fruxon_playground.runs import Phase, ReplayHandle, RunContext, RunHandle, RunKind, RunRecorder
 from fruxon_playground.runs.record import received_of_saved, snapshot_of_saved
 
@@ -19,7 +19,7 @@ def factory(sandbox):
 
 @pytest.fixture
 def store(tmp_path) -> RunStore:
-    return RunStore(tmp_path / "history.sqlite3")
+    return open_store(str(tmp_path / "history.sqlite3"))
 
 
 def recorder(store: RunStore, sandbox, owner: str = "browser:ada") -> RunRecorder:

@@ -10,7 +10,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from fruxon_playground.api import FruxonClient
-from fruxon_playground.history import RunStore
+from fruxon_playground.history import RunStore, open_store
 from fruxon_playground.runs import Phase, RunContext, RunHandle, RunKind, RunRecorder
 from fruxon_playground.runs.record import snapshot_of_saved
 from tests.api._loopback import serve
@@ -57,7 +57,7 @@ def stored_bytes(store: RunStore) -> bytes:
 
 
 def test_a_key_echoed_in_an_error_body_is_masked_before_it_is_saved(tmp_path) -> None:
-    store = RunStore(tmp_path / "history.sqlite3")
+    store = open_store(str(tmp_path / "history.sqlite3"))
     with serve(app()) as url:
         handle = run(url, store, "leaky", {"parameters": {"q": "hi"}})
     state = handle.snapshot().state
@@ -71,7 +71,7 @@ def test_a_key_echoed_in_an_error_body_is_masked_before_it_is_saved(tmp_path) ->
 
 
 def test_secret_shaped_values_are_masked_in_response_events_and_trace(tmp_path) -> None:
-    store = RunStore(tmp_path / "history.sqlite3")
+    store = open_store(str(tmp_path / "history.sqlite3"))
     request = {"parameters": {"password": "hunter2-secret", "note": "token fx_pat_another_one_99999", "q": "ok"}}
     with serve(app()) as url:
         handle = run(url, store, "echoing", request)

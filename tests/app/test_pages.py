@@ -243,12 +243,14 @@ def test_every_run_lands_in_history_and_a_share_link_opens_it_read_only() -> Non
     assert not at.exception, [e.message for e in at.exception]
     table = at.dataframe[0].value
     assert list(table["Status"]) == ["failed", "completed"] and set(table["Agent"]) == {"support_agent"}
-    from fruxon_playground.history import RunStore
+    from fruxon_playground.history import RunQuery, open_store
 
-    store = RunStore(os.environ["PLAYGROUND_HISTORY_PATH"])
-    (saved,) = [r for r in store.list(at.session_state[state.OWNER]) if r.status == "completed"]
+    store = open_store(os.environ["PLAYGROUND_HISTORY_PATH"])
+    (saved,) = [r for r in store.list(RunQuery(at.session_state[state.OWNER])).items if r.status == "completed"]
     key = at.session_state[state.CONNECTION].settings.api_key
-    assert key not in Path(os.environ["PLAYGROUND_HISTORY_PATH"]).read_bytes().decode("utf-8", "replace")
+    history = Path(os.environ["PLAYGROUND_HISTORY_PATH"])
+    stored = b"".join(p.read_bytes() for p in history.parent.glob(history.name + "*"))  # the file and its WAL
+    assert key not in stored.decode("utf-8", "replace")
     other = start()  # another browser session: a different owner, no runs of its own…
     other.switch_page(str(ROOT / "pages/history.py")).run()
     assert any("No runs yet" in c.value for c in other.caption)

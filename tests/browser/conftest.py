@@ -93,21 +93,6 @@ def app_env(**overrides: str) -> dict[str, str]:
 
 
 @pytest.fixture(scope="session")
-def playwright_browser():
-    if not Path(CHROMIUM).exists():
-        message = f"{CHROMIUM} is missing: install Debian's chromium (scripts/install.sh --test does)."
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
-
-@pytest.fixture(scope="session")
 def app_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StreamlitServer]:
     """The app exactly as a new user starts it: no key configured, embedded sandbox."""
     data = tmp_path_factory.mktemp("app-data")

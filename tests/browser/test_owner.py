@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
-from fruxon_playground.history import RunStore
+from fruxon_playground.history import RunQuery, RunStore, open_store
 from fruxon_playground.identity import BROWSER_COOKIE, new_browser_id
 from tests.browser.conftest import StreamlitServer, app_env, screenshot
 from tests.browser.test_playground import RUN_TIMEOUT, fill_parameter, open_page, pick_agent, status
@@ -54,7 +54,7 @@ def run_echo(page: Page, url: str, message: str) -> None:
 def saved_agents(store: RunStore, owner: str, timeout: float = 10.0) -> list[str]:
     """The agents of the owner's saved runs, once there are any (the page saves a run as it draws its end)."""
     deadline = time.monotonic() + timeout
-    while not (runs := store.list(owner)) and time.monotonic() < deadline:
+    while not (runs := store.list(RunQuery(owner)).items) and time.monotonic() < deadline:
         time.sleep(0.1)
     return [r.agent_id for r in runs]
 
@@ -74,7 +74,7 @@ def test_each_browser_owns_its_runs_across_reloads_tabs_and_a_restart(
         expect(page.get_by_test_id("stSidebar").get_by_text("This browser", exact=False)).to_be_visible()
         kept = browser_id(first)
         assert kept, "the browser was not given an id to keep"
-        assert saved_agents(RunStore(str(data_dir / "history.sqlite3")), f"browser:{kept}") == ["echo_agent"]
+        assert saved_agents(open_store(str(data_dir / "history.sqlite3")), f"browser:{kept}") == ["echo_agent"]
 
         page.reload()
         expect_history_lists_the_echo_run(page, browser_owner_app.url)
@@ -139,6 +139,6 @@ def test_a_first_visit_adopts_the_id_another_tab_stored_first(
         page.set_default_timeout(20_000)
         run_echo(page, browser_owner_app.url, "after adopting the other tab's id")
         assert browser_id(context) == earlier  # not overwritten by this session's own id
-        assert saved_agents(RunStore(str(data_dir / "history.sqlite3")), f"browser:{earlier}") == ["echo_agent"]
+        assert saved_agents(open_store(str(data_dir / "history.sqlite3")), f"browser:{earlier}") == ["echo_agent"]
     finally:
         context.close()

@@ -31,7 +31,7 @@ from fruxon_playground.compare import (
     word_diff,
 )
 from fruxon_playground.drafts import TEMPLATES
-from fruxon_playground.history import RunStore, SavedRun
+from fruxon_playground.history import SavedRun, open_store
 from fruxon_playground.runs import RunContext, RunHandle, RunKind, RunRecorder
 from fruxon_playground.sandbox.config import SandboxConfig
 from fruxon_playground.sandbox.embedded import RunningSandbox, start_sandbox
@@ -327,7 +327,7 @@ def recorded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Sav
     """One sandbox, a few real runs, each saved by its handle like the app saves it."""
     sandbox: RunningSandbox = start_sandbox(SandboxConfig(api_key="fx_pat_compare_tests_000000000042",
                                                           db_path=":memory:", speed=0.0, seed_history=False))
-    store = RunStore(tmp_path_factory.mktemp("compare") / "history.sqlite3")
+    store = open_store(str(tmp_path_factory.mktemp("compare") / "history.sqlite3"))
     context = RunContext(owner="o", base_url=sandbox.base_url, tenant=sandbox.tenant, secrets=(sandbox.api_key,))
     refunds = {"parameters": {"question": "How do refunds work?"}}
     plan = [
