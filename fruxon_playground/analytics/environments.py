@@ -1,108 +1,146 @@
-"""Frames the Environments page charts: one row per environment, or per environment and day."""
+"""Frames the Environments page draws: one row per environment, and one per environment and bucket.
+
+Inputs are what the client's pydantic models dump (`EnvironmentSummary.dump()`,
+`EnvironmentCostTimeseries.dump()`): camelCase keys, money as numbers or decimal strings.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
-SUMMARY_COLUMNS = ["environment_slug", "display_name", "execution_count", "total_cost", "last_activity",
-                   "failed_count", "avg_cost_per_run", "days_idle", "is_stale"]
+DAY_MS = 86_400_000
+INTERVAL_MS = {"HOUR": 3_600_000, "DAY": DAY_MS, "WEEK": 7 * DAY_MS}
+SUMMARY_COLUMNS = ["environment_slug", "label", "runs", "cost", "failed", "failure_rate", "avg_cost", "last_run",
+                   "days_idle", "stale", "runs_all_time", "cost_all_time"]
+SERIES_COLUMNS = ["environment_slug", "bucket", "runs", "cost"]
 
 
-def _finish(frame: pd.DataFrame, now: pd.Timestamp, stale_days: int) -> pd.DataFrame:
-    frame["avg_cost_per_run"] = (frame["total_cost"] / frame["execution_count"].where(frame["execution_count"] > 0)).fillna(0.0)
-    frame["days_idle"] = ((now - frame["last_activity"]).dt.total_seconds() / 86_400).round(1)
-    frame["is_stale"] = frame["days_idle"] > stale_days
-    return frame[SUMMARY_COLUMNS].sort_values("last_activity", ascending=False, ignore_index=True)
+def _money(value: Any) -> float:
+    if value is None or isinstance(value, bool):
+        return 0.0
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return 0.0
 
 
-def summaries_frame(items: Iterable[Mapping[str, Any]], *, now: pd.Timestamp | None = None, stale_days: int = 7) -> pd.DataFrame:
-    """From the summaries endpoint's items (any accepted spelling; costs as numbers or strings)."""
-    rows = []
-    for item in items:
-        rows.append({
-            "environment_slug": item.get("environmentSlug") or item.get("slug"),
-            "display_name": item.get("displayName") or item.get("environmentSlug") or item.get("slug"),
-            "execution_count": int(item.get("executionCount") or 0),
-            "total_cost": float(item.get("totalCost") or 0),
-            "last_activity": item.get("lastActivityAt") or item.get("lastExecutionAt") or item.get("lastActivityTime"),
-            "failed_count": int(item.get("failedCount") or 0),
-        })
-    frame = pd.DataFrame(rows, columns=SUMMARY_COLUMNS[:6])
-    frame["last_activity"] = pd.to_datetime(frame["last_activity"], unit="ms", utc=True)
-    return _finish(frame, now or pd.Timestamp.now(tz="UTC"), stale_days)
+def environment_labels(slugs: Sequence[str], names: Sequence[str | None]) -> list[str]:
+    """What people read for each environment: its display name, made unique with the slug when two
+    environments share one (a chart category must name exactly one environment)."""
+    shown = [(name or "").strip() or slug for slug, name in zip(slugs, names, strict=True)]
+    counts: dict[str, int] = {}
+    for label in shown:
+        counts[label] = counts.get(label, 0) + 1
+    return [label if counts[label] == 1 or label == slug else f"{label} ({slug})"
+            for label, slug in zip(shown, slugs, strict=True)]
 
 
-def _upper(column: pd.Series) -> pd.Series:
-    """Upper-cased statuses; mapping the few distinct values is much faster than string ops per row."""
-    return column.map({value: str(value).upper() for value in pd.unique(column)})
+def _summary_table(items: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
+    rows = [(item.get("environmentSlug") or item.get("slug"), item.get("displayName"), int(item.get("executionCount") or 0),
+             _money(item.get("totalCost")), int(item.get("failedCount") or 0),
+             item.get("lastActivityAt") or item.get("lastExecutionAt") or item.get("lastActivityTime"))
+            for item in items]
+    frame = pd.DataFrame(rows, columns=["environment_slug", "display_name", "runs", "cost", "failed", "last_ms"])
+    frame = frame[frame["environment_slug"].notna()]
+    return frame.drop_duplicates("environment_slug", keep="first").reset_index(drop=True)
 
 
-def records_frame(records: Iterable[Mapping[str, Any]] | Mapping[str, list] | pd.DataFrame) -> pd.DataFrame:
-    """Execution records (wire dicts, a dict of columns, or a frame) → environment, status, cost, start."""
-    if isinstance(records, pd.DataFrame):
-        frame = records
-    elif isinstance(records, Mapping):
-        frame = pd.DataFrame(records)
-    else:
-        frame = pd.DataFrame.from_records(list(records), columns=["environmentSlug", "status", "totalCost", "startTime", "id"])
-    out = pd.DataFrame({
-        "environment_slug": frame["environmentSlug"],
-        "status": _upper(frame["status"]),
-        "total_cost": pd.to_numeric(frame["totalCost"], errors="coerce").fillna(0.0),
-        "start": pd.to_datetime(frame["startTime"], unit="ms", utc=True),
-    })
-    if "id" in frame:
-        out["id"] = frame["id"]
-    return out
+def summaries_frame(all_time: Iterable[Mapping[str, Any]], in_range: Iterable[Mapping[str, Any]] | None = None, *,
+                    now: pd.Timestamp | None = None, stale_days: float = 7) -> pd.DataFrame:
+    """One row per environment, most recently active first.
+
+    `all_time` (summaries without a window) lists every environment and its last run, so an
+    environment idle for longer than the chosen range is still listed and flagged stale;
+    `in_range` (the same endpoint with `from`/`to`) gives the runs, cost and failures shown.
+    Without `in_range` the all-time figures are shown."""
+    everything = _summary_table(all_time)
+    window = everything if in_range is None else _summary_table(in_range)
+    frame = everything[["environment_slug", "display_name", "runs", "cost", "last_ms"]].rename(
+        columns={"runs": "runs_all_time", "cost": "cost_all_time"})
+    # An environment may show up only in the window's answer (created between the two reads).
+    missing = window[~window["environment_slug"].isin(frame["environment_slug"])]
+    if not missing.empty:
+        frame = pd.concat([frame, missing[["environment_slug", "display_name", "last_ms"]].assign(
+            runs_all_time=missing["runs"], cost_all_time=missing["cost"])], ignore_index=True)
+    frame = frame.merge(window[["environment_slug", "runs", "cost", "failed"]], on="environment_slug", how="left")
+    frame[["runs", "failed"]] = frame[["runs", "failed"]].fillna(0).astype("int64")
+    frame["cost"] = frame["cost"].fillna(0.0).astype("float64")
+    frame["label"] = environment_labels(frame["environment_slug"].tolist(), frame["display_name"].tolist())
+    runs = frame["runs"].where(frame["runs"] > 0)
+    frame["failure_rate"] = (frame["failed"] / runs).astype("float64")
+    frame["avg_cost"] = (frame["cost"] / runs).astype("float64")
+    frame["last_run"] = pd.to_datetime(pd.to_numeric(frame["last_ms"], errors="coerce"), unit="ms", utc=True)
+    now = now if now is not None else pd.Timestamp.now(tz="UTC")
+    frame["days_idle"] = ((now - frame["last_run"]).dt.total_seconds() / 86_400).astype("float64")
+    # Never run counts as stale too: nothing has happened there.
+    frame["stale"] = (frame["days_idle"] > stale_days) | frame["last_run"].isna()
+    frame = frame.sort_values("last_run", ascending=False, na_position="last", ignore_index=True)
+    return frame[SUMMARY_COLUMNS]
 
 
-def aggregate_records(records: Any, *, now: pd.Timestamp | None = None, stale_days: int = 7) -> pd.DataFrame:
-    """The summaries computed client-side (when the server has no summaries endpoint); vectorised."""
-    frame = records if isinstance(records, pd.DataFrame) and "environment_slug" in records else records_frame(records)
-    frame = frame[frame["environment_slug"].notna()].assign(failed=lambda f: f["status"] == "FAILED")
-    grouped = frame.groupby("environment_slug", sort=False).agg(
-        execution_count=("failed", "size"),
-        total_cost=("total_cost", "sum"),
-        last_activity=("start", "max"),
-        failed_count=("failed", "sum"),
-    ).reset_index()
-    grouped["display_name"] = grouped["environment_slug"]
-    return _finish(grouped, now or pd.Timestamp.now(tz="UTC"), stale_days)
+@dataclass(frozen=True)
+class Kpis:
+    runs: int
+    cost: float
+    failed: int
+    failure_rate: float | None  # None when there were no runs
+    active: int  # environments with at least one run in the range
+    environments: int
+    stale: int
 
 
-def status_breakdown(records: pd.DataFrame) -> pd.DataFrame:
-    """Runs per environment and status (environment-less runs left out)."""
-    frame = records[records["environment_slug"].notna()]
-    return frame.groupby(["environment_slug", "status"]).size().rename("runs").reset_index()
+def kpis(frame: pd.DataFrame) -> Kpis:
+    """The dashboard's headline figures for the range, from `summaries_frame`."""
+    runs = int(frame["runs"].sum())
+    failed = int(frame["failed"].sum())
+    return Kpis(runs=runs, cost=float(frame["cost"].sum()), failed=failed,
+                failure_rate=failed / runs if runs else None, active=int((frame["runs"] > 0).sum()),
+                environments=len(frame), stale=int(frame["stale"].sum()))
 
 
 def series_frame(response: Mapping[str, Any]) -> pd.DataFrame:
-    """An environment cost timeseries response → environment × bucket with executions and cost.
+    """An environment cost timeseries response → one row per environment and bucket, with runs and
+    cost; every bucket of the window is present for every environment (missing buckets are zero).
 
-    Missing buckets are zero (cost buckets without model usage are omitted by the server);
-    execution buckets are independent of cost buckets."""
-    window = response.get("window") or {}
-    interval = {"HOUR": "h", "WEEK": "7D"}.get(str(response.get("interval") or "DAY").upper(), "D")
-    rows = []
+    Cost buckets without model usage are omitted by the server, and execution buckets are
+    independent of cost buckets (runs that failed before any model call), so both are merged.
+    Buckets start at multiples of the interval since the epoch (UTC), as the contract says."""
+    step = INTERVAL_MS.get(str(response.get("interval") or "DAY").upper(), DAY_MS)
+    slugs: list[str] = []
+    keys: list[tuple[str, int]] = []
+    runs: list[int] = []
+    costs: list[float] = []
     for env in response.get("environments") or []:
-        executions = {b["bucketStartMs"]: b.get("count", 0) for b in env.get("executions") or []}
-        costs = {b["bucketStartMs"]: float((b.get("cost") or {}).get("total") or 0) for b in env.get("cost") or []}
-        for bucket in sorted(set(executions) | set(costs)):
-            rows.append({"environment_slug": env.get("slug"), "bucket": bucket,
-                         "executions": executions.get(bucket, 0), "cost": costs.get(bucket, 0.0)})
-    frame = pd.DataFrame(rows, columns=["environment_slug", "bucket", "executions", "cost"])
-    if frame.empty:
-        return frame
+        slug = env.get("slug")
+        if not slug:
+            continue
+        slugs.append(slug)
+        for bucket in env.get("executions") or []:
+            keys.append((slug, int(bucket["bucketStartMs"])))
+            runs.append(int(bucket.get("count") or 0))
+            costs.append(0.0)
+        for bucket in env.get("cost") or []:
+            keys.append((slug, int(bucket["bucketStartMs"])))
+            runs.append(0)
+            costs.append(_money((bucket.get("cost") or {}).get("total")))
+    seen = np.array([k[1] for k in keys], dtype="int64")
+    window = response.get("window") or {}
+    first = window.get("fromMs") if window.get("fromMs") is not None else (int(seen.min()) if len(seen) else None)
+    end = window.get("toMs") if window.get("toMs") is not None else (int(seen.max()) + step if len(seen) else None)
+    buckets = np.unique(seen)
+    if first is not None and end is not None:  # never drop a bucket the server sent, even outside its window
+        buckets = np.union1d(np.arange(int(first) // step * step, int(end), step, dtype="int64"), seen)
+    unique_slugs = list(dict.fromkeys(slugs))
+    grid = pd.MultiIndex.from_product([unique_slugs, buckets], names=["environment_slug", "bucket"])
+    index = pd.MultiIndex.from_arrays([[k[0] for k in keys], seen], names=grid.names)
+    frame = pd.DataFrame({"runs": np.array(runs, dtype="int64"), "cost": np.array(costs, dtype="float64")}, index=index)
+    frame = frame.groupby(level=[0, 1]).sum().reindex(grid, fill_value=0).reset_index()
     frame["bucket"] = pd.to_datetime(frame["bucket"], unit="ms", utc=True)
-    start = pd.to_datetime(window.get("fromMs"), unit="ms", utc=True) if window.get("fromMs") else frame["bucket"].min()
-    end = pd.to_datetime(window.get("toMs"), unit="ms", utc=True) if window.get("toMs") else frame["bucket"].max()
-    full = pd.date_range(start.floor(interval) if interval != "7D" else frame["bucket"].min(), end, freq=interval, tz="UTC")
-    filled = []
-    for slug, group in frame.groupby("environment_slug"):
-        g = group.set_index("bucket")[["executions", "cost"]].reindex(full.union(group["bucket"]), fill_value=0)
-        g["environment_slug"] = slug
-        filled.append(g.rename_axis("bucket").reset_index())
-    return pd.concat(filled, ignore_index=True)
+    frame["runs"] = frame["runs"].astype("int64")
+    frame["cost"] = frame["cost"].astype("float64")
+    return frame[SERIES_COLUMNS]
