@@ -139,15 +139,15 @@ def _clicked_row(event: Any) -> int | None:
 def kpi_row(figures: Kpis, series: pd.DataFrame, days: int) -> None:
     daily = series.groupby("bucket")[["runs", "cost"]].sum() if not series.empty else None
     runs_col, cost_col, failure_col, active_col = st.columns(4)
-    runs_col.metric("Runs", f"{figures.runs:,}", border=True, help=f"Runs in the last {days} days, every environment.",
+    runs_col.metric("Runs", f"{figures.runs:,}", border=True, height="stretch", help=f"Runs in the last {days} days, every environment.",
                     chart_data=daily["runs"].tolist() if daily is not None else None, chart_type="bar")
-    cost_col.metric("Cost", usd(figures.cost), border=True, help="What those runs cost, in US dollars.",
+    cost_col.metric("Cost", usd(figures.cost), border=True, height="stretch", help="What those runs cost, in US dollars.",
                     chart_data=daily["cost"].round(8).tolist() if daily is not None else None, chart_type="area")
-    failure_col.metric("Failure rate", percent(figures.failure_rate), border=True,
+    failure_col.metric("Failure rate", percent(figures.failure_rate), border=True, height="stretch",
                        delta=f"{figures.failed:,} of {figures.runs:,} runs failed" if figures.runs else None,
                        delta_color="red" if figures.failed else "green", delta_arrow="off",
                        help="Failed runs divided by all runs in the range.")
-    active_col.metric("Active environments", f"{figures.active} of {figures.environments}", border=True,
+    active_col.metric("Active environments", f"{figures.active} of {figures.environments}", border=True, height="stretch",
                       delta=f"{figures.stale} stale" if figures.stale else "none stale",
                       delta_color="orange" if figures.stale else "green", delta_arrow="off",
                       help="Environments with at least one run in the range, and how many have been idle too long.")
@@ -167,12 +167,14 @@ def ranked_bars(frame: pd.DataFrame, column: str, *, title: str, axis_title: str
         x=values, y=_ticks(frame["label"].tolist()), orientation="h",
         marker={"color": [colors[s] for s in slugs],
                 "pattern": {"shape": ["/" if stale else "" for stale in frame["stale"]] if stale_days is not None else ""}},
-        text=[text(v) for v in raw], textposition="auto", cliponaxis=False,
+        text=[text(v) for v in raw], textposition="outside", cliponaxis=False,
         hovertext=[hover(row) for _, row in frame.iterrows()], hovertemplate="%{hovertext}<extra></extra>",
     )
     figure = _style(go.Figure(bar), title, height=max(240, 96 + 34 * len(frame)))
     figure.update_yaxes(autorange="reversed", type="category")
-    figure.update_xaxes(title={"text": axis_title, "font": {"size": 12}}, tickformat=tickformat, rangemode="tozero")
+    largest = max(float(values.max()) if len(values) else 0.0, stale_days or 0.0) or 1.0
+    # Room on the right for the figure printed after each bar.
+    figure.update_xaxes(title={"text": axis_title, "font": {"size": 12}}, tickformat=tickformat, range=[0, largest * 1.3])
     if stale_days is not None:
         figure.add_vline(x=stale_days, line_dash="dash", line_color="#9AA0A6",
                          annotation_text=f"stale after {stale_days:g} days", annotation_position="top right",
@@ -199,7 +201,7 @@ def over_time(series: pd.DataFrame, frame: pd.DataFrame, column: str, *, title: 
     _style(figure, title, height=330)
     figure.update_layout(barmode="stack", showlegend=True, clickmode="none",
                          legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "right", "x": 1,
-                                 "title": {"text": ""}})
+                                 "title": {"text": ""}, "traceorder": "normal"})
     figure.update_xaxes(tickformat="%d %b", title=None)
     largest = series.groupby("bucket")[column].sum().max() if not series.empty else 0
     figure.update_yaxes(title={"text": axis_title, "font": {"size": 12}},
@@ -215,30 +217,29 @@ def environments_table(frame: pd.DataFrame, colors: dict[str, str], *, key: str)
         "Environment": [[label] for label in labels],
         "State": [["Stale" if stale else "Active"] for stale in frame["stale"]],
         "Runs": frame["runs"],
-        "Cost": frame["cost"],
+        "Cost (USD)": frame["cost"],
         "Failure rate": frame["failure_rate"] * 100,
-        "Average cost per run": frame["avg_cost"],
+        "Avg cost per run (USD)": frame["avg_cost"],
         "Last run": frame["last_run"].dt.tz_convert(zone),
         "Idle": frame["days_idle"],
         "Runs, all time": frame["runs_all_time"],
-        "Cost, all time": frame["cost_all_time"],
+        "Cost, all time (USD)": frame["cost_all_time"],
         "Slug": frame["environment_slug"],
     })
     event = st.dataframe(
         shown, hide_index=True, width="stretch", key=key, on_select="rerun", selection_mode="single-row",
         column_config={
-            "Environment": st.column_config.MultiselectColumn(
-                "Environment", options=labels, color=[colors[s] for s in frame["environment_slug"]]),
-            "State": st.column_config.MultiselectColumn("State", options=["Active", "Stale"], color=[ACTIVE_COLOR, STALE_COLOR],
+            "Environment": st.column_config.MultiselectColumn(options=labels, color=[colors[s] for s in frame["environment_slug"]]),
+            "State": st.column_config.MultiselectColumn(options=["Active", "Stale"], color=[ACTIVE_COLOR, STALE_COLOR],
                                                          help="Stale: no run for longer than the threshold above."),
-            "Runs": st.column_config.NumberColumn("Runs", format="%,d"),
-            "Cost": st.column_config.NumberColumn("Cost (USD)", format="$%.4f"),
-            "Failure rate": st.column_config.NumberColumn("Failure rate", format="%.1f %%"),
-            "Average cost per run": st.column_config.NumberColumn("Avg cost per run", format="$%.5f"),
-            "Last run": st.column_config.DatetimeColumn("Last run", format="D MMM YYYY, HH:mm"),
-            "Idle": st.column_config.NumberColumn("Idle", format="%.1f days", help="Days since the last run."),
-            "Runs, all time": st.column_config.NumberColumn("Runs, all time", format="%,d"),
-            "Cost, all time": st.column_config.NumberColumn("Cost, all time (USD)", format="$%.4f"),
+            "Runs": st.column_config.NumberColumn(format="%,d", help="Runs in the chosen range."),
+            "Cost (USD)": st.column_config.NumberColumn(format="$%.4f", help="Cost of the runs in the chosen range."),
+            "Failure rate": st.column_config.NumberColumn(format="%.1f %%"),
+            "Avg cost per run (USD)": st.column_config.NumberColumn(format="$%.5f"),
+            "Last run": st.column_config.DatetimeColumn(format="D MMM YYYY, HH:mm"),
+            "Idle": st.column_config.NumberColumn(format="%.1f days", help="Days since the last run."),
+            "Runs, all time": st.column_config.NumberColumn(format="%,d"),
+            "Cost, all time (USD)": st.column_config.NumberColumn(format="$%.4f"),
         },
     )
     rows = list(event.selection.rows) if event is not None else []
@@ -292,7 +293,8 @@ def _drill_body(conn: Connection, environment: pd.Series, origin: str, days: int
     more = bool(read.value.get("nextPageToken"))
     st.markdown(f"**{'Latest ' + str(DRILL_RECORDS) + ' runs' if more else 'Runs'}** · select one to see its trace")
     labels = {slug: str(environment["label"])}
-    rows = records_table(frame, labels, key=f"env.drill.{slug}", height=min(36 + 35 * len(frame), 316))
+    rows = records_table(frame, labels, key=f"env.drill.{slug}", height=min(36 + 35 * len(frame), 316),
+                         show_environment=False)
     target = frame.iloc[rows[0]] if rows else costliest(frame)
     if target is None:
         st.caption("None of these runs cost anything, so there is no most expensive trace to show.")

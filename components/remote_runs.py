@@ -129,7 +129,7 @@ def record_filters(environments: dict[str, str], *, stamp: int) -> tuple[dict[st
 
     `environments` maps slug → label (labels are shown as option text, never as Markdown). Returns
     `list_execution_records` keywords and the page size."""
-    range_col, env_col, status_col, revision_col, origin_col, size_col = st.columns([1.3, 1.6, 2.2, 1, 1.3, 0.8])
+    range_col, env_col, status_col, revision_col, origin_col, size_col = st.columns([1.2, 1.5, 2, 0.9, 1.7, 0.8])
     days = range_col.selectbox("Time range", list(RANGES), index=2, format_func=RANGES.__getitem__, key=state.REMOTE_DAYS)
     options = [None, *environments]
     if st.session_state.get(state.REMOTE_ENVIRONMENT) not in options:
@@ -162,7 +162,8 @@ def money_format(costs: pd.Series) -> str:
     return f"$%.{cost_decimals(float(positive.median()) if len(positive) else 1.0)}f"
 
 
-def records_table(frame: pd.DataFrame, labels: dict[str, str], *, key: str, height: int | str = "auto") -> list[int]:
+def records_table(frame: pd.DataFrame, labels: dict[str, str], *, key: str, height: int | str = "auto",
+                  show_environment: bool = True) -> list[int]:
     """The records of a `records_frame` with human columns and coloured statuses; returns the selected rows."""
     shown = pd.DataFrame({
         "Started": frame["started"].dt.tz_convert(browser_zone()),
@@ -170,7 +171,7 @@ def records_table(frame: pd.DataFrame, labels: dict[str, str], *, key: str, heig
         "Environment": [labels.get(s, s) if isinstance(s, str) else "—" for s in frame["environment_slug"]],
         "Revision": frame["revision"].astype(str),
         "Duration": frame["duration_ms"] / 1000,
-        "Cost": frame["cost"],
+        "Cost (USD)": frame["cost"],
         "Tokens": frame["tokens"],
         "Subject": frame["subject"],
         "Record id": frame["id"],
@@ -178,15 +179,16 @@ def records_table(frame: pd.DataFrame, labels: dict[str, str], *, key: str, heig
     statuses = list(dict.fromkeys([*STATUS_ORDER, *(str(s) for s in frame["status"])]))
     event = st.dataframe(
         shown, hide_index=True, width="stretch", height=height, key=key, on_select="rerun", selection_mode="single-row",
+        column_order=[c for c in shown.columns if show_environment or c != "Environment"],
         column_config={
-            "Started": st.column_config.DatetimeColumn("Started", format="D MMM YYYY, HH:mm:ss"),
-            "Status": st.column_config.MultiselectColumn(
-                "Status", options=statuses, color=[STATUS_COLORS.get(s, "#80868B") for s in statuses]),
-            "Revision": st.column_config.TextColumn("Revision", help="Published revision number, or draft."),
-            "Duration": st.column_config.NumberColumn("Duration", format="%.2f s"),
-            "Cost": st.column_config.NumberColumn("Cost (USD)", format=money_format(frame["cost"])),
-            "Tokens": st.column_config.NumberColumn("Tokens", format="%,d"),
-            "Record id": st.column_config.TextColumn("Record id", width="medium"),
+            "Started": st.column_config.DatetimeColumn(format="D MMM YYYY, HH:mm:ss"),
+            "Status": st.column_config.MultiselectColumn(options=statuses,
+                                                          color=[STATUS_COLORS.get(s, "#80868B") for s in statuses]),
+            "Revision": st.column_config.TextColumn(help="Published revision number, or draft."),
+            "Duration": st.column_config.NumberColumn(format="%.2f s"),
+            "Cost (USD)": st.column_config.NumberColumn(format=money_format(frame["cost"])),
+            "Tokens": st.column_config.NumberColumn(format="%,d", help="Input and output tokens."),
+            "Record id": st.column_config.TextColumn(width="medium"),
         },
     )
     return list(event.selection.rows) if event is not None else []

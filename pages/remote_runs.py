@@ -49,16 +49,16 @@ except FruxonError as exc:
 items = read.value.get("items") or []
 next_token = read.value.get("nextPageToken")
 
-previous_col, where_col, next_col, refresh_col = st.columns([1, 1.4, 1, 2.2], vertical_alignment="center")
-if previous_col.button("Previous page", disabled=len(tokens) == 1, icon=":material/chevron_left:", width="stretch"):
+previous_col, next_col, where_col, refresh_col = st.columns([1, 1, 1.6, 2.2], vertical_alignment="center")
+if previous_col.button("Previous", disabled=len(tokens) == 1, icon=":material/chevron_left:", width="stretch"):
     tokens.pop()
+    st.rerun()
+if next_col.button("Next", disabled=not next_token or next_token in tokens, icon=":material/chevron_right:",
+                   icon_position="right", width="stretch"):
+    tokens.append(next_token)
     st.rerun()
 first = (len(tokens) - 1) * page_size
 where_col.caption(f"Page {len(tokens)} · records {first + 1:,}–{first + len(items):,}" if items else f"Page {len(tokens)}")
-if next_col.button("Next page", disabled=not next_token or next_token in tokens, icon=":material/chevron_right:",
-                   width="stretch"):
-    tokens.append(next_token)
-    st.rerun()
 with refresh_col:
     refresh_control(read.read_at_ms, key="remote.refresh")
 

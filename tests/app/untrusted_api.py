@@ -1,0 +1,92 @@
+"""A small Fruxon API for the Environments and Remote runs tests, whose environment names, record
+subjects and error texts are hostile Markdown/HTML, with one stale environment. It counts the
+requests it serves. (The sandbox only creates environments whose display name is their slug.)"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+# What an outside check used: bold, a live link and a remote image (the image host is a closed port).
+PAYLOAD = '<b>x</b><a href="http://127.0.0.1:9/x">link</a>![i](http://127.0.0.1:9/leak.png)'
+ERROR_PAYLOAD = "Upstream said **no**: [click me](http://127.0.0.1:9/phish) ![img](http://127.0.0.1:9/err.png)"
+TENANT = "acme"
+KEY = "fx_pat_untrusted_api_tests_0042"
+DAY_MS = 86_400_000
+EVIL, IDLE = "evil_env", "idle_env"
+
+
+def _now() -> int:
+    return int(time.time() * 1000)
+
+
+def _problem(status: int, detail: str) -> JSONResponse:
+    return JSONResponse({"type": "about:blank", "title": "Error", "status": status, "detail": detail}, status_code=status,
+                        media_type="application/problem+json")
+
+
+def create_untrusted_api() -> FastAPI:
+    app = FastAPI()
+    app.state.paths = []
+    prefix = f"/v1/tenants/{TENANT}"
+
+    @app.middleware("http")
+    async def count(request: Request, call_next: Any) -> Any:
+        app.state.paths.append(request.url.path)
+        return await call_next(request)
+
+    def records() -> list[dict[str, Any]]:
+        now = _now()
+        return [
+            {"id": f"rec-{i}", "agentId": "support_agent", "agentRevision": -1 if i % 2 else 3,
+             "status": "FAILED" if i == 0 else "COMPLETED", "startTime": now - (i + 1) * 3_600_000,
+             "endTime": now - (i + 1) * 3_600_000 + 1500, "environmentSlug": EVIL, "origin": "PRODUCTION",
+             "subject": PAYLOAD, "inputTokens": 100, "outputTokens": 50, "totalCost": 0.01 * (i + 1)}
+            for i in range(4)
+        ]
+
+    @app.get(prefix + "/auth/health")
+    async def health() -> dict[str, Any]:
+        return {"tenant": TENANT, "tokenName": "tests"}
+
+    @app.get(prefix + "/agents")
+    async def agents() -> dict[str, Any]:
+        return {"items": [{"id": "support_agent", "displayName": "Support Agent", "currentRevision": 3}]}
+
+    @app.get(prefix + "/agents/{agent}/environmentSummaries")
+    async def summaries(request: Request, agent: str) -> Any:
+        if request.query_params.get("origin") == "TEST":
+            return _problem(400, ERROR_PAYLOAD)
+        now = _now()
+        items = [{"environmentSlug": EVIL, "displayName": PAYLOAD, "executionCount": 4, "totalCost": 0.1,
+                  "lastActivityAt": now - 3_600_000, "failedCount": 1}]
+        if request.query_params.get("from") is None:  # all time: the idle environment ran 40½ days ago
+            items.append({"environmentSlug": IDLE, "displayName": "Idle Co", "executionCount": 9, "totalCost": 0.2,
+                          "lastActivityAt": now - 40 * DAY_MS - DAY_MS // 2, "failedCount": 0})
+        return items
+
+    @app.get(prefix + "/agents/{agent}/revisions/{revision}/environmentCostTimeseries")
+    async def series(request: Request, agent: str, revision: str) -> dict[str, Any]:
+        to_ms = int(request.query_params.get("to") or _now())
+        from_ms = int(request.query_params.get("from") or to_ms - 30 * DAY_MS)
+        day = (to_ms - DAY_MS) // DAY_MS * DAY_MS
+        environments = [{"slug": slug, "executions": [{"bucketStartMs": day, "count": 4}] if slug == EVIL else [],
+                         "cost": [{"bucketStartMs": day, "cost": {"total": 0.1}}] if slug == EVIL else []}
+                        for slug in request.query_params.getlist("environment")]
+        return {"agentId": agent, "revision": None, "interval": "DAY", "window": {"fromMs": from_ms, "toMs": to_ms},
+                "environments": environments}
+
+    @app.get(prefix + "/agents/{agent}/executionRecords")
+    async def list_records(request: Request, agent: str) -> dict[str, Any]:
+        if request.query_params.get("origin") == "TEST":
+            return JSONResponse({"detail": ERROR_PAYLOAD}, status_code=400)  # type: ignore[return-value]
+        return {"items": records(), "nextPageToken": None}
+
+    @app.get(prefix + "/agents/{agent}/executionRecords/{record_id}/trace")
+    async def trace(agent: str, record_id: str) -> Any:
+        return _problem(500, ERROR_PAYLOAD)
+
+    return app
