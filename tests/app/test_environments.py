@@ -7,7 +7,6 @@ import base64
 import json
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,59 +18,26 @@ from streamlit.testing.v1 import AppTest
 
 from components import state
 from components.safe import md
-from fruxon_playground.sandbox.config import SandboxConfig
-from fruxon_playground.sandbox.server import create_app
-from tests.api._loopback import serve
-from tests.app import untrusted_api
+from tests.app.loopback_apis import ERROR_PAYLOAD, PAYLOAD, Server, counted_sandbox, untrusted_server
 
 ROOT = Path(__file__).resolve().parents[2]
 # Run app.py from a folder without pages/ so st.navigation stays in charge (see test_pages.py).
 ENTRY = f"import runpy\nrunpy.run_path({str(ROOT / 'app.py')!r}, run_name='__main__')\n"
-KEY = "fx_pat_environment_page_tests_0042"
 # What no label a person reads may contain: raw column names and booleans.
 RAW_NAMES = re.compile(r"execution_count|days_idle|is_stale|environment_slug|total_cost|avg_cost|failure_rate|"
                        r"runs_all_time|\bTrue\b|\bFalse\b|\bnan\b")
 
 
-class Counting:
-    """ASGI wrapper that records the path of every request it passes on."""
-
-    def __init__(self, app: Any) -> None:
-        self.app = app
-        self.paths: list[str] = []
-
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] == "http":
-            self.paths.append(scope["path"])
-        await self.app(scope, receive, send)
-
-
-@dataclass
-class Server:
-    url: str
-    tenant: str
-    key: str
-    paths: list[str]
-
-    def reads(self, since: int) -> list[str]:
-        """The endpoint of each request since `since` (the last path segment, without the id)."""
-        return sorted(path.rsplit("/", 1)[-1] if not path.endswith("/trace") else "trace" for path in self.paths[since:])
-
-
 @pytest.fixture(scope="module")
 def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    config = SandboxConfig(api_key=KEY, db_path=str(tmp_path_factory.mktemp("env-sandbox") / "sandbox.sqlite3"),
-                           speed=0.0, rate_limit=100_000)
-    app = Counting(create_app(config))
-    with serve(app) as url:
-        yield Server(url, config.tenant, KEY, app.paths)
+    with counted_sandbox(tmp_path_factory.mktemp("env-sandbox")) as server:
+        yield server
 
 
 @pytest.fixture(scope="module")
 def hostile() -> Iterator[Server]:
-    app = untrusted_api.create_untrusted_api()
-    with serve(app) as url:
-        yield Server(url, untrusted_api.TENANT, untrusted_api.KEY, app.state.paths)
+    with untrusted_server() as server:
+        yield server
 
 
 @pytest.fixture(autouse=True)
@@ -232,7 +198,6 @@ def test_test_runs_without_environments_get_an_empty_state_after_one_read(sandbo
 
 
 def test_hostile_names_and_error_texts_stay_text(hostile: Server, monkeypatch) -> None:
-    payload = untrusted_api.PAYLOAD
     at, _ = open_environments(hostile, monkeypatch)
     specs = charts(at)
     texts = [t for spec in specs.values() for t in chart_texts(spec)]
@@ -253,14 +218,14 @@ def test_hostile_names_and_error_texts_stay_text(hostile: Server, monkeypatch) -
 
     shown = [*(m.value for m in at.markdown), *(c.value for c in at.caption), *(w.value for w in at.warning),
              *(e.value for e in at.error), *(i.value for i in at.info)]
-    assert not [s for s in shown if payload in s]
+    assert not [s for s in shown if PAYLOAD in s]
 
     click_bar(at, "env.runs.0", 0)
     panel = dialog(at)
-    assert panel.proto.dialog.title == md(payload)
-    assert any(md(untrusted_api.ERROR_PAYLOAD) in e.value for e in panel.error)  # the trace read failed
+    assert panel.proto.dialog.title == md(PAYLOAD)
+    assert any(md(ERROR_PAYLOAD) in e.value for e in panel.error)  # the trace read failed
 
     at.segmented_control(key=state.ENV_ORIGIN).set_value("TEST").run()
     (error,) = [e.value for e in at.error]  # the server's text, literally
     assert error.startswith("The environment figures could not be loaded: ")
-    assert error.endswith(": " + md(untrusted_api.ERROR_PAYLOAD)) and "](http" not in error
+    assert error.endswith(": " + md(ERROR_PAYLOAD)) and "](http" not in error

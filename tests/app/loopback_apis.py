@@ -1,14 +1,23 @@
-"""A small Fruxon API for the Environments and Remote runs tests, whose environment names, record
-subjects and error texts are hostile Markdown/HTML, with one stale environment. It counts the
-requests it serves. (The sandbox only creates environments whose display name is their slug.)"""
+"""Servers on loopback for the Environments and Remote runs tests, each counting the requests it serves:
+the sandbox, and a small Fruxon API whose environment names, record subjects and error texts are
+hostile Markdown/HTML, with one stale environment (the sandbox only creates environments whose
+display name is their slug)."""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+
+from fruxon_playground.sandbox.config import SandboxConfig
+from fruxon_playground.sandbox.server import create_app
+from tests.api._loopback import serve
 
 # What an outside check used: bold, a live link and a remote image (the image host is a closed port).
 PAYLOAD = '<b>x</b><a href="http://127.0.0.1:9/x">link</a>![i](http://127.0.0.1:9/leak.png)'
@@ -26,6 +35,50 @@ def _now() -> int:
 def _problem(status: int, detail: str) -> JSONResponse:
     return JSONResponse({"type": "about:blank", "title": "Error", "status": status, "detail": detail}, status_code=status,
                         media_type="application/problem+json")
+
+
+SANDBOX_KEY = "fx_pat_environment_page_tests_0042"
+
+
+@dataclass
+class Server:
+    url: str
+    tenant: str
+    key: str
+    paths: list[str]  # every request's path, in order
+
+    def reads(self, since: int) -> list[str]:
+        """The endpoint of each request since `since` (last path segment; "trace" for a record's trace), sorted."""
+        return sorted("trace" if path.endswith("/trace") else path.rsplit("/", 1)[-1] for path in self.paths[since:])
+
+
+class Counting:
+    """ASGI wrapper that records the path of every request it passes on."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.paths: list[str] = []
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            self.paths.append(scope["path"])
+        await self.app(scope, receive, send)
+
+
+@contextmanager
+def counted_sandbox(folder: Path) -> Iterator[Server]:
+    """The sandbox (seeded history, instant runs) under uvicorn, with its requests counted."""
+    config = SandboxConfig(api_key=SANDBOX_KEY, db_path=str(folder / "sandbox.sqlite3"), speed=0.0, rate_limit=100_000)
+    app = Counting(create_app(config))
+    with serve(app) as url:
+        yield Server(url, config.tenant, SANDBOX_KEY, app.paths)
+
+
+@contextmanager
+def untrusted_server() -> Iterator[Server]:
+    app = create_untrusted_api()
+    with serve(app) as url:
+        yield Server(url, TENANT, KEY, app.state.paths)
 
 
 def create_untrusted_api() -> FastAPI:
