@@ -32,7 +32,7 @@ def _money(value: Any) -> float:
 def environment_labels(slugs: Sequence[str], names: Sequence[str | None]) -> list[str]:
     """What people read for each environment: its display name, made unique with the slug when two
     environments share one (a chart category must name exactly one environment)."""
-    shown = [(name or "").strip() or slug for slug, name in zip(slugs, names, strict=True)]
+    shown = [(name.strip() if isinstance(name, str) else "") or slug for slug, name in zip(slugs, names, strict=True)]
     counts: dict[str, int] = {}
     for label in shown:
         counts[label] = counts.get(label, 0) + 1
