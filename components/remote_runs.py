@@ -131,11 +131,11 @@ def record_filters(environments: dict[str, str], *, stamp: int) -> tuple[dict[st
     `list_execution_records` keywords and the page size."""
     range_col, env_col, status_col, revision_col, origin_col, size_col = st.columns([1.2, 1.5, 2, 0.9, 1.7, 0.8])
     days = range_col.selectbox("Time range", list(RANGES), index=2, format_func=RANGES.__getitem__, key=state.REMOTE_DAYS)
-    options = [None, *environments]
+    options = ["", *environments]  # "" is any environment
     if st.session_state.get(state.REMOTE_ENVIRONMENT) not in options:
-        st.session_state[state.REMOTE_ENVIRONMENT] = None
+        st.session_state[state.REMOTE_ENVIRONMENT] = ""
     environment = env_col.selectbox("Environment", options, key=state.REMOTE_ENVIRONMENT,
-                                    format_func=lambda slug: "Any environment" if slug is None else environments[slug])
+                                    format_func=lambda slug: environments[slug] if slug else "Any environment")
     statuses = status_col.multiselect("Status", list(RECORD_STATUSES), key=state.REMOTE_STATUS, format_func=status_label,
                                       placeholder="Any status")
     revision_text = revision_col.text_input("Revision", key=state.REMOTE_REVISION, placeholder="Any",

@@ -14,17 +14,22 @@ import re
 
 # Every ASCII punctuation character may be backslash-escaped in CommonMark; these are the ones that
 # can start something: emphasis, code, links and images, HTML, headings, lists, tables, math,
-# Streamlit's `:color[...]` and `:material/icon:` directives, and GFM autolinks (`http://`, `www.`).
+# Streamlit's `:color[...]` and `:material/icon:` directives.
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:&=\"'@%])")
+# GFM autolinks (`http://…`, `www.…`, `a@b.c`) are found in the text after escapes are resolved, so
+# escaping cannot stop them (measured in chromium); an invisible word joiner inside the pattern does.
+_AUTOLINK = re.compile(r"(?<=:)(?=//)|(?<=www)(?=\.)|(?=@)", re.IGNORECASE)
+WORD_JOINER = "\u2060"
 MAX_INLINE = 2_000
 
 
 def md(value: object, *, limit: int | None = MAX_INLINE) -> str:
-    """`value` as Markdown source that renders as exactly its text (one line per line)."""
+    """`value` as Markdown source that renders as its text (one line per line), never as a link:
+    word joiners, which are invisible, sit inside anything GFM would turn into one."""
     text = "" if value is None else str(value)
     if limit is not None and len(text) > limit:
         text = text[: limit - 1] + "…"
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", text)
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", _AUTOLINK.sub(WORD_JOINER, text))
 
 
 def plotly_text(value: object, *, limit: int = 200) -> str:
@@ -32,4 +37,5 @@ def plotly_text(value: object, *, limit: int = 200) -> str:
     text = "" if value is None else str(value)
     if len(text) > limit:
         text = text[: limit - 1] + "…"
-    return html.escape(text, quote=True)
+    # Plotly decodes &amp; &lt; &gt; but shows &quot; literally; with "<" escaped a quote starts nothing.
+    return html.escape(text, quote=False)

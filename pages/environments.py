@@ -112,7 +112,7 @@ with average_col:
         key=f"env.average.{generation}", text=usd, tickformat=usd_axis_format(float(table["avg_cost"].max(skipna=True) or 0)),
         hover=lambda r: f"{plotly_text(r['label'])}<br>{usd(r['avg_cost'])} per run over {int(r['runs']):,} runs"))
 
-st.subheader("All environments")
+st.subheader("Every environment", anchor=False)
 st.caption("Click a bar or select a row to open that environment's runs and its most expensive trace.")
 picked.append(environments_table(table, colors, key=f"env.table.{generation}"))
 st.download_button("Download CSV", csv_export(table), file_name=f"{conn.agent}-environments.csv", mime="text/csv",

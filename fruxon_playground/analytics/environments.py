@@ -6,11 +6,11 @@ Inputs are what the client's pydantic models dump (`EnvironmentSummary.dump()`,
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 DAY_MS = 86_400_000
@@ -40,14 +40,28 @@ def environment_labels(slugs: Sequence[str], names: Sequence[str | None]) -> lis
             for label, slug in zip(shown, slugs, strict=True)]
 
 
-def _summary_table(items: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
-    rows = [(item.get("environmentSlug") or item.get("slug"), item.get("displayName"), int(item.get("executionCount") or 0),
-             _money(item.get("totalCost")), int(item.get("failedCount") or 0),
-             item.get("lastActivityAt") or item.get("lastExecutionAt") or item.get("lastActivityTime"))
-            for item in items]
-    frame = pd.DataFrame(rows, columns=["environment_slug", "display_name", "runs", "cost", "failed", "last_ms"])
-    frame = frame[frame["environment_slug"].notna()]
-    return frame.drop_duplicates("environment_slug", keep="first").reset_index(drop=True)
+@dataclass
+class _Summary:
+    slug: str
+    name: str | None
+    runs: int
+    cost: float
+    failed: int
+    last_ms: float  # NaN when the server gave none
+
+
+def _summaries(items: Iterable[Mapping[str, Any]]) -> dict[str, _Summary]:
+    """The endpoint's items by slug (any accepted spelling; the first of a repeated slug wins)."""
+    table: dict[str, _Summary] = {}
+    for item in items:
+        slug = item.get("environmentSlug") or item.get("slug")
+        if not slug or slug in table:
+            continue
+        last = item.get("lastActivityAt") or item.get("lastExecutionAt") or item.get("lastActivityTime")
+        table[str(slug)] = _Summary(str(slug), item.get("displayName"), int(item.get("executionCount") or 0),
+                                    _money(item.get("totalCost")), int(item.get("failedCount") or 0),
+                                    _money(last) if last is not None else math.nan)
+    return table
 
 
 def summaries_frame(all_time: Iterable[Mapping[str, Any]], in_range: Iterable[Mapping[str, Any]] | None = None, *,
@@ -57,24 +71,26 @@ def summaries_frame(all_time: Iterable[Mapping[str, Any]], in_range: Iterable[Ma
     `all_time` (summaries without a window) lists every environment and its last run, so an
     environment idle for longer than the chosen range is still listed and flagged stale;
     `in_range` (the same endpoint with `from`/`to`) gives the runs, cost and failures shown.
-    Without `in_range` the all-time figures are shown."""
-    everything = _summary_table(all_time)
-    window = everything if in_range is None else _summary_table(in_range)
-    frame = everything[["environment_slug", "display_name", "runs", "cost", "last_ms"]].rename(
-        columns={"runs": "runs_all_time", "cost": "cost_all_time"})
+    Without `in_range` the all-time figures are shown. There are a few dozen environments, so the
+    rows are put together in Python and the frame is built once."""
+    everything = _summaries(all_time)
+    window = everything if in_range is None else _summaries(in_range)
     # An environment may show up only in the window's answer (created between the two reads).
-    missing = window[~window["environment_slug"].isin(frame["environment_slug"])]
-    if not missing.empty:
-        frame = pd.concat([frame, missing[["environment_slug", "display_name", "last_ms"]].assign(
-            runs_all_time=missing["runs"], cost_all_time=missing["cost"])], ignore_index=True)
-    frame = frame.merge(window[["environment_slug", "runs", "cost", "failed"]], on="environment_slug", how="left")
-    frame[["runs", "failed"]] = frame[["runs", "failed"]].fillna(0).astype("int64")
-    frame["cost"] = frame["cost"].fillna(0.0).astype("float64")
+    listed = {**everything, **{slug: s for slug, s in window.items() if slug not in everything}}
+    empty = _Summary("", None, 0, 0.0, 0, math.nan)
+    rows = []
+    for slug, summary in listed.items():
+        shown = window.get(slug, empty)
+        rows.append((slug, summary.name, summary.runs, summary.cost, summary.last_ms, shown.runs, shown.cost, shown.failed))
+    frame = pd.DataFrame(rows, columns=["environment_slug", "display_name", "runs_all_time", "cost_all_time", "last_ms",
+                                        "runs", "cost", "failed"])
+    frame = frame.astype({"runs_all_time": "int64", "cost_all_time": "float64", "last_ms": "float64", "runs": "int64",
+                          "cost": "float64", "failed": "int64"})
     frame["label"] = environment_labels(frame["environment_slug"].tolist(), frame["display_name"].tolist())
     runs = frame["runs"].where(frame["runs"] > 0)
     frame["failure_rate"] = (frame["failed"] / runs).astype("float64")
     frame["avg_cost"] = (frame["cost"] / runs).astype("float64")
-    frame["last_run"] = pd.to_datetime(pd.to_numeric(frame["last_ms"], errors="coerce"), unit="ms", utc=True)
+    frame["last_run"] = pd.to_datetime(frame["last_ms"], unit="ms", utc=True)
     now = now if now is not None else pd.Timestamp.now(tz="UTC")
     frame["days_idle"] = ((now - frame["last_run"]).dt.total_seconds() / 86_400).astype("float64")
     # Never run counts as stale too: nothing has happened there.
@@ -111,36 +127,24 @@ def series_frame(response: Mapping[str, Any]) -> pd.DataFrame:
     independent of cost buckets (runs that failed before any model call), so both are merged.
     Buckets start at multiples of the interval since the epoch (UTC), as the contract says."""
     step = INTERVAL_MS.get(str(response.get("interval") or "DAY").upper(), DAY_MS)
-    slugs: list[str] = []
-    keys: list[tuple[str, int]] = []
-    runs: list[int] = []
-    costs: list[float] = []
+    grids: dict[str, dict[int, list[float]]] = {}  # slug → bucket → [runs, cost]
     for env in response.get("environments") or []:
         slug = env.get("slug")
         if not slug:
             continue
-        slugs.append(slug)
+        grid = grids.setdefault(str(slug), {})
         for bucket in env.get("executions") or []:
-            keys.append((slug, int(bucket["bucketStartMs"])))
-            runs.append(int(bucket.get("count") or 0))
-            costs.append(0.0)
+            grid.setdefault(int(bucket["bucketStartMs"]), [0, 0.0])[0] += int(bucket.get("count") or 0)
         for bucket in env.get("cost") or []:
-            keys.append((slug, int(bucket["bucketStartMs"])))
-            runs.append(0)
-            costs.append(_money((bucket.get("cost") or {}).get("total")))
-    seen = np.array([k[1] for k in keys], dtype="int64")
+            grid.setdefault(int(bucket["bucketStartMs"]), [0, 0.0])[1] += _money((bucket.get("cost") or {}).get("total"))
+    seen = {bucket for grid in grids.values() for bucket in grid}
     window = response.get("window") or {}
-    first = window.get("fromMs") if window.get("fromMs") is not None else (int(seen.min()) if len(seen) else None)
-    end = window.get("toMs") if window.get("toMs") is not None else (int(seen.max()) + step if len(seen) else None)
-    buckets = np.unique(seen)
-    if first is not None and end is not None:  # never drop a bucket the server sent, even outside its window
-        buckets = np.union1d(np.arange(int(first) // step * step, int(end), step, dtype="int64"), seen)
-    unique_slugs = list(dict.fromkeys(slugs))
-    grid = pd.MultiIndex.from_product([unique_slugs, buckets], names=["environment_slug", "bucket"])
-    index = pd.MultiIndex.from_arrays([[k[0] for k in keys], seen], names=grid.names)
-    frame = pd.DataFrame({"runs": np.array(runs, dtype="int64"), "cost": np.array(costs, dtype="float64")}, index=index)
-    frame = frame.groupby(level=[0, 1]).sum().reindex(grid, fill_value=0).reset_index()
-    frame["bucket"] = pd.to_datetime(frame["bucket"], unit="ms", utc=True)
-    frame["runs"] = frame["runs"].astype("int64")
-    frame["cost"] = frame["cost"].astype("float64")
-    return frame[SERIES_COLUMNS]
+    first = window.get("fromMs") if window.get("fromMs") is not None else min(seen, default=None)
+    end = window.get("toMs") if window.get("toMs") is not None else (max(seen) + step if seen else None)
+    buckets = set(range(int(first) // step * step, int(end), step)) if first is not None and end is not None else set()
+    timeline = sorted(buckets | seen)  # never drop a bucket the server sent, even outside its window
+    zero = (0, 0.0)
+    cells = [(slug, bucket, *grid.get(bucket, zero)) for slug, grid in grids.items() for bucket in timeline]
+    frame = pd.DataFrame(cells, columns=SERIES_COLUMNS).astype({"runs": "int64", "cost": "float64"})
+    frame["bucket"] = pd.to_datetime(frame["bucket"].astype("int64"), unit="ms", utc=True)
+    return frame

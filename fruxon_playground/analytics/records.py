@@ -25,7 +25,7 @@ _WIRE_KEYS = ["id", "startTime", "endTime", "status", "agentRevision", "environm
 
 def _number(column: pd.Series) -> np.ndarray:
     """Numbers, numeric strings → float; null, absent and unreadable → NaN."""
-    return pd.to_numeric(column, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+    return np.asarray(pd.to_numeric(column, errors="coerce"), dtype="float64")
 
 
 def _categories(column: pd.Series, label: Callable[[Any], Any]) -> tuple[pd.Categorical, np.ndarray, list[Any]]:
@@ -36,14 +36,14 @@ def _categories(column: pd.Series, label: Callable[[Any], Any]) -> tuple[pd.Cate
     raw = [*uniques, None]
     codes[codes < 0] = len(raw) - 1
     label_codes, labels = pd.factorize(np.array([label(value) for value in raw], dtype=object))
-    return pd.Categorical.from_codes(label_codes[codes], categories=labels), codes, raw
+    return pd.Categorical.from_codes(label_codes[codes], categories=pd.Index(labels)), codes, raw
 
 
 def _utc_times(ms: np.ndarray) -> pd.DatetimeIndex:
     """Epoch milliseconds (NaN for missing) → UTC times; integers convert ~10× faster than floats."""
     missing = np.isnan(ms)
     times = pd.to_datetime(np.where(missing, 0, ms).astype("int64"), unit="ms", utc=True)
-    return times.where(~missing) if missing.any() else times
+    return pd.DatetimeIndex(times.where(~missing)) if missing.any() else times
 
 
 def records_frame(records: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
@@ -76,7 +76,7 @@ def costliest(frame: pd.DataFrame) -> pd.Series | None:
     """The most expensive record of a `records_frame` (the first one on a tie), or None when none cost anything."""
     if frame.empty or not (frame["cost"] > 0).any():
         return None
-    return frame.loc[frame["cost"].idxmax()]
+    return frame.iloc[int(np.argmax(frame["cost"].to_numpy()))]
 
 
 def status_counts(frame: pd.DataFrame) -> dict[str, int]:

@@ -21,6 +21,7 @@ from tests.api._loopback import serve
 
 # What an outside check used: bold, a live link and a remote image (the image host is a closed port).
 PAYLOAD = '<b>x</b><a href="http://127.0.0.1:9/x">link</a>![i](http://127.0.0.1:9/leak.png)'
+IDLE_NAME = "Idle *Co* ![logo](http://127.0.0.1:9/logo.png)"  # Markdown only: for the stale warning
 ERROR_PAYLOAD = "Upstream said **no**: [click me](http://127.0.0.1:9/phish) ![img](http://127.0.0.1:9/err.png)"
 TENANT = "acme"
 KEY = "fx_pat_untrusted_api_tests_0042"
@@ -117,7 +118,7 @@ def create_untrusted_api() -> FastAPI:
         items = [{"environmentSlug": EVIL, "displayName": PAYLOAD, "executionCount": 4, "totalCost": 0.1,
                   "lastActivityAt": now - 3_600_000, "failedCount": 1}]
         if request.query_params.get("from") is None:  # all time: the idle environment ran 40½ days ago
-            items.append({"environmentSlug": IDLE, "displayName": "Idle Co", "executionCount": 9, "totalCost": 0.2,
+            items.append({"environmentSlug": IDLE, "displayName": IDLE_NAME, "executionCount": 9, "totalCost": 0.2,
                           "lastActivityAt": now - 40 * DAY_MS - DAY_MS // 2, "failedCount": 0})
         return items
 

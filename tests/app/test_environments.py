@@ -18,7 +18,14 @@ from streamlit.testing.v1 import AppTest
 
 from components import state
 from components.safe import md
-from tests.app.loopback_apis import ERROR_PAYLOAD, PAYLOAD, Server, counted_sandbox, untrusted_server
+from tests.app.loopback_apis import (
+    ERROR_PAYLOAD,
+    IDLE_NAME,
+    PAYLOAD,
+    Server,
+    counted_sandbox,
+    untrusted_server,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 # Run app.py from a folder without pages/ so st.navigation stays in charge (see test_pages.py).
@@ -203,15 +210,15 @@ def test_hostile_names_and_error_texts_stay_text(hostile: Server, monkeypatch) -
     texts = [t for spec in specs.values() for t in chart_texts(spec)]
     assert not [t for t in texts if "<b>" in t or "<a " in t]  # Plotly would render those
     runs_chart = specs["Runs per environment"]["data"][0]
-    assert runs_chart["y"][0] == "&lt;b&gt;x&lt;/b&gt;&lt;a href=&quot;http://1…"  # escaped, shortened tick
-    assert runs_chart["hovertext"][0].startswith("&lt;b&gt;x&lt;/b&gt;&lt;a href=&quot;http://127.0.0.1:9/x&quot;&gt;")
+    assert runs_chart["y"][0] == '&lt;b&gt;x&lt;/b&gt;&lt;a href="http://1…'  # escaped, shortened tick
+    assert runs_chart["hovertext"][0].startswith('&lt;b&gt;x&lt;/b&gt;&lt;a href="http://127.0.0.1:9/x"&gt;')
     assert specs["Runs per day, last 30 days"]["data"][0]["name"].startswith("&lt;b&gt;x")
 
     # The idle environment (no run for 40 days) is flagged: hatched bar, warning, KPI.
     idle = specs["Days since the last run"]["data"][0]
     assert idle["marker"]["pattern"]["shape"] == ["", "/"]
     warning = " ".join(w.value for w in at.warning)
-    assert "**Stale**" in warning and "Idle Co (40 days ago)" in warning
+    assert "**Stale**" in warning and md(IDLE_NAME) + " (40 days ago)" in warning
     assert "1 stale" in [m for m in at.metric if m.label == "Active environments"][0].proto.delta
     table = next(f.value for f in at.dataframe if "Environment" in f.value.columns)
     assert [row[0] for row in table["State"]] == ["Active", "Stale"]

@@ -12,7 +12,14 @@ from streamlit.testing.v1 import AppTest
 
 from components import state
 from components.safe import md
-from tests.app.loopback_apis import ERROR_PAYLOAD, PAYLOAD, Server, counted_sandbox, untrusted_server
+from tests.app.loopback_apis import (
+    ERROR_PAYLOAD,
+    IDLE_NAME,
+    PAYLOAD,
+    Server,
+    counted_sandbox,
+    untrusted_server,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 # Run app.py from a folder without pages/ so st.navigation stays in charge (see test_pages.py).
@@ -153,7 +160,7 @@ def test_selecting_a_record_opens_its_trace_under_the_table_with_one_read(sandbo
 def test_hostile_texts_stay_text(hostile: Server, monkeypatch) -> None:
     at, _ = open_remote_runs(hostile, monkeypatch)
     environment = at.selectbox(key=state.REMOTE_ENVIRONMENT)
-    assert environment.options == ["Any environment", PAYLOAD, "Idle Co"]  # option text is never Markdown
+    assert environment.options == ["Any environment", PAYLOAD, IDLE_NAME]  # option text is never Markdown
     select_row(at, 0)
     shown = [*(c.value for c in at.caption), *(e.value for e in at.error), *(s.value for s in at.subheader)]
     assert not [s for s in shown if PAYLOAD in s or ERROR_PAYLOAD in s]
