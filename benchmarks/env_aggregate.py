@@ -179,27 +179,30 @@ def loop_series(response: dict[str, Any]) -> tuple[int, int, float]:
 
 
 # -- timing -------------------------------------------------------------------------------------------
-def _once(function: Callable[[Any], Any], data: Any) -> tuple[float, Any]:
+def _once(function: Callable[[Any], Any], data: Any) -> tuple[float, float]:
+    """Wall and CPU seconds of one call (CPU time says how much of the wall time was waiting for a
+    core: this machine is shared)."""
     gc.collect()
-    started = time.perf_counter()
-    result = function(data)
-    return time.perf_counter() - started, result
+    wall, cpu = time.perf_counter(), time.process_time()
+    function(data)
+    return time.perf_counter() - wall, time.process_time() - cpu
 
 
 def compare(name: str, ours: Callable[[Any], Any], loop: Callable[[Any], Any], data: Any, repeats: int) -> float:
-    """Prints one line and returns our median in seconds."""
+    """Prints one line and returns our median wall time in seconds."""
     ours_answer, loop_answer = ours(data), loop(data)  # warm-up, and both must agree
     if isinstance(ours_answer[-1], float):
         assert math.isclose(ours_answer[-1], loop_answer[-1], rel_tol=1e-9), (ours_answer, loop_answer)
         ours_answer, loop_answer = ours_answer[:-1], loop_answer[:-1]
     assert ours_answer == loop_answer, (name, ours_answer, loop_answer)
-    times: dict[str, list[float]] = {"ours": [], "loop": []}
+    times: dict[str, list[tuple[float, float]]] = {"ours": [], "loop": []}
     for repeat in range(repeats):
         peers = [("ours", ours), ("loop", loop)]
         for peer, function in peers if repeat % 2 == 0 else reversed(peers):
-            times[peer].append(_once(function, data)[0])
-    ours_s, loop_s = statistics.median(times["ours"]), statistics.median(times["loop"])
-    print(f"{name:<34} {ours_s:>9.3f} {loop_s:>9.3f} {loop_s / ours_s:>9.1f}x")
+            times[peer].append(_once(function, data))
+    ours_s, loop_s = (statistics.median(t[0] for t in times[p]) for p in ("ours", "loop"))
+    ours_cpu, loop_cpu = (statistics.median(t[1] for t in times[p]) for p in ("ours", "loop"))
+    print(f"{name:<34} {ours_s:>9.3f} {loop_s:>9.3f} {loop_s / ours_s:>9.1f}x {ours_cpu:>9.3f} {loop_cpu:>9.3f}")
     return ours_s
 
 
@@ -209,7 +212,8 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
     rng = random.Random(7)
-    print(f"{'workload':<34} {'ours s':>9} {'loop s':>9} {'loop/ours':>10}   (median of {args.repeats}, interleaved)")
+    print(f"{'workload':<34} {'ours s':>9} {'loop s':>9} {'loop/ours':>10} {'ours cpu':>9} {'loop cpu':>9}"
+          f"   (medians of {args.repeats}, interleaved)")
     at_million = None
     for n in (int(s) for s in args.records.split(",")):
         seconds = compare(f"records {n:,}", ours_records, loop_records, record_dicts(n, rng), args.repeats)

@@ -177,7 +177,7 @@ def ranked_bars(frame: pd.DataFrame, column: str, *, title: str, axis_title: str
     figure.update_xaxes(title={"text": axis_title, "font": {"size": 12}}, tickformat=tickformat, range=[0, largest * 1.3])
     if stale_days is not None:
         figure.add_vline(x=stale_days, line_dash="dash", line_color="#9AA0A6",
-                         annotation_text=f"stale after {stale_days:g} days", annotation_position="top right",
+                         annotation_text=f"stale after {stale_days:g} days", annotation_position="top left",
                          annotation_font_size=11)
     event = st.plotly_chart(figure, key=key, on_select="rerun", selection_mode="points", width="stretch",
                             config=PLOTLY_CONFIG)

@@ -11,12 +11,16 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 DAY_MS = 86_400_000
 INTERVAL_MS = {"HOUR": 3_600_000, "DAY": DAY_MS, "WEEK": 7 * DAY_MS}
 SUMMARY_COLUMNS = ["environment_slug", "label", "runs", "cost", "failed", "failure_rate", "avg_cost", "last_run",
                    "days_idle", "stale", "runs_all_time", "cost_all_time"]
+SUMMARY_DTYPES = {"environment_slug": "object", "label": "object", "runs": "int64", "cost": "float64", "failed": "int64",
+                  "failure_rate": "float64", "avg_cost": "float64", "last_run": "float64", "days_idle": "float64",
+                  "stale": "bool", "runs_all_time": "int64", "cost_all_time": "float64"}
 SERIES_COLUMNS = ["environment_slug", "bucket", "runs", "cost"]
 
 
@@ -71,32 +75,28 @@ def summaries_frame(all_time: Iterable[Mapping[str, Any]], in_range: Iterable[Ma
     `all_time` (summaries without a window) lists every environment and its last run, so an
     environment idle for longer than the chosen range is still listed and flagged stale;
     `in_range` (the same endpoint with `from`/`to`) gives the runs, cost and failures shown.
-    Without `in_range` the all-time figures are shown. There are a few dozen environments, so the
-    rows are put together in Python and the frame is built once."""
+    Without `in_range` the all-time figures are shown. An environment that never ran is stale too.
+    There are a few dozen environments: rows are put together in Python and the frame built once."""
     everything = _summaries(all_time)
     window = everything if in_range is None else _summaries(in_range)
     # An environment may show up only in the window's answer (created between the two reads).
-    listed = {**everything, **{slug: s for slug, s in window.items() if slug not in everything}}
+    listed = [*everything.values(), *(s for slug, s in window.items() if slug not in everything)]
+    listed.sort(key=lambda s: math.inf if math.isnan(s.last_ms) else -s.last_ms)  # newest first, never-run last
+    now_ms = (now if now is not None else pd.Timestamp.now(tz="UTC")).timestamp() * 1000
     empty = _Summary("", None, 0, 0.0, 0, math.nan)
+    labels = environment_labels([s.slug for s in listed], [s.name for s in listed])
     rows = []
-    for slug, summary in listed.items():
-        shown = window.get(slug, empty)
-        rows.append((slug, summary.name, summary.runs, summary.cost, summary.last_ms, shown.runs, shown.cost, shown.failed))
-    frame = pd.DataFrame(rows, columns=["environment_slug", "display_name", "runs_all_time", "cost_all_time", "last_ms",
-                                        "runs", "cost", "failed"])
-    frame = frame.astype({"runs_all_time": "int64", "cost_all_time": "float64", "last_ms": "float64", "runs": "int64",
-                          "cost": "float64", "failed": "int64"})
-    frame["label"] = environment_labels(frame["environment_slug"].tolist(), frame["display_name"].tolist())
-    runs = frame["runs"].where(frame["runs"] > 0)
-    frame["failure_rate"] = (frame["failed"] / runs).astype("float64")
-    frame["avg_cost"] = (frame["cost"] / runs).astype("float64")
-    frame["last_run"] = pd.to_datetime(frame["last_ms"], unit="ms", utc=True)
-    now = now if now is not None else pd.Timestamp.now(tz="UTC")
-    frame["days_idle"] = ((now - frame["last_run"]).dt.total_seconds() / 86_400).astype("float64")
-    # Never run counts as stale too: nothing has happened there.
-    frame["stale"] = (frame["days_idle"] > stale_days) | frame["last_run"].isna()
-    frame = frame.sort_values("last_run", ascending=False, na_position="last", ignore_index=True)
-    return frame[SUMMARY_COLUMNS]
+    for summary, label in zip(listed, labels, strict=True):
+        shown = window.get(summary.slug, empty)
+        idle = (now_ms - summary.last_ms) / DAY_MS  # NaN when it never ran
+        rows.append((summary.slug, label, shown.runs, shown.cost, shown.failed,
+                     shown.failed / shown.runs if shown.runs else math.nan, shown.cost / shown.runs if shown.runs else math.nan,
+                     summary.last_ms, idle, math.isnan(idle) or idle > stale_days, summary.runs, summary.cost))
+    columns = list(zip(*rows, strict=True)) if rows else [()] * len(SUMMARY_COLUMNS)
+    frame = pd.DataFrame({name: np.array(values, dtype=SUMMARY_DTYPES[name])
+                          for name, values in zip(SUMMARY_COLUMNS, columns, strict=True)})
+    frame["last_run"] = pd.to_datetime(frame["last_run"], unit="ms", utc=True)
+    return frame
 
 
 @dataclass(frozen=True)
@@ -143,8 +143,17 @@ def series_frame(response: Mapping[str, Any]) -> pd.DataFrame:
     end = window.get("toMs") if window.get("toMs") is not None else (max(seen) + step if seen else None)
     buckets = set(range(int(first) // step * step, int(end), step)) if first is not None and end is not None else set()
     timeline = sorted(buckets | seen)  # never drop a bucket the server sent, even outside its window
-    zero = (0, 0.0)
-    cells = [(slug, bucket, *grid.get(bucket, zero)) for slug, grid in grids.items() for bucket in timeline]
-    frame = pd.DataFrame(cells, columns=SERIES_COLUMNS).astype({"runs": "int64", "cost": "float64"})
-    frame["bucket"] = pd.to_datetime(frame["bucket"].astype("int64"), unit="ms", utc=True)
-    return frame
+    # Zero everywhere, then the buckets the server sent: only those are touched in Python.
+    position = {bucket: i for i, bucket in enumerate(timeline)}
+    runs = np.zeros(len(grids) * len(timeline), dtype="int64")
+    costs = np.zeros(len(grids) * len(timeline), dtype="float64")
+    for row, grid in enumerate(grids.values()):
+        for bucket, (count, cost) in grid.items():
+            runs[row * len(timeline) + position[bucket]] = count
+            costs[row * len(timeline) + position[bucket]] = cost
+    return pd.DataFrame({
+        "environment_slug": np.repeat(np.array(list(grids), dtype=object), len(timeline)),
+        "bucket": pd.to_datetime(np.tile(np.array(timeline, dtype="int64"), len(grids)), unit="ms", utc=True),
+        "runs": runs,
+        "cost": costs,
+    }, columns=SERIES_COLUMNS)
