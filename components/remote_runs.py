@@ -70,12 +70,12 @@ def local_time(ms: int, pattern: str = "%H:%M:%S") -> str:
     return datetime.fromtimestamp(ms / 1000, browser_zone()).strftime(pattern)
 
 
-def refresh_control(read_at_ms: int, *, key: str) -> None:
-    """"Refresh" and the time the figures on screen were read."""
+def refresh_control(read_at_ms: int | None, *, key: str) -> None:
+    """"Refresh" and the time the figures on screen were read (None: the read failed)."""
     button_col, time_col = st.columns([1, 2], vertical_alignment="center")
     button_col.button("Refresh", icon=":material/refresh:", key=key, on_click=_renew_stamp, width="stretch",
                       help=f"Read again from the server. Otherwise answers are reused for up to {CACHE_TTL_S} s.")
-    time_col.caption(f"Read at {local_time(read_at_ms)}")
+    time_col.caption(f"Read at {local_time(read_at_ms)}" if read_at_ms is not None else "Not read")
 
 
 def show_error(what: str, exc: FruxonError, conn: Connection) -> None:

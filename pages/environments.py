@@ -44,6 +44,8 @@ stale_days = stale_col.number_input("Stale after (days idle)", min_value=1, max_
 try:
     data = read_dashboard(conn, origin, days)
 except FruxonError as exc:
+    with refresh_col:
+        refresh_control(None, key="env.refresh")
     show_error("The environment figures could not be loaded", exc, conn)
     st.stop()
 with refresh_col:
@@ -57,7 +59,7 @@ st.caption(md(f"Agent {conn.agent} · {ORIGIN_LABELS[origin].lower()} runs · la
 if table.empty:
     st.info("No runs with an environment yet for this agent"
             + (" among test runs: test runs rarely name one." if origin == "TEST" else ".")
-            + " A run that names an environment slug (Execute → Run options → Environment) shows up here.",
+            + " A run that names an environment slug (Execute agent → “Session, environment, mode and chat user”) shows up here.",
             icon=":material/bar_chart:")
     st.stop()
 

@@ -44,6 +44,7 @@ tokens: list[str | None] = pages[1]
 try:
     read = records_page(conn, filters, token=tokens[-1], page_size=page_size)
 except FruxonError as exc:
+    refresh_control(None, key="remote.refresh")
     show_error("The execution records could not be listed", exc, conn)
     st.stop()
 items = read.value.get("items") or []
