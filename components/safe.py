@@ -14,18 +14,19 @@ import re
 
 # Every ASCII punctuation character may be backslash-escaped in CommonMark; these are the ones that
 # can start something: emphasis, code, links and images, HTML, headings, lists, tables, math,
-# Streamlit's `:color[...]` and `:material/icon:` directives.
+# Streamlit's `:color[...]` and `:material/icon:` directives, and GFM autolinks (`http://`, `www.`).
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:&=\"'@%])")
-# GFM autolinks (`http://…`, `www.…`, `a@b.c`) are found in the text after escapes are resolved, so
-# escaping cannot stop them (measured in chromium); an invisible word joiner inside the pattern does.
+MAX_INLINE = 2_000
+# GFM autolink literals (`https://…`, `www.…`, `name@host.tld`) are found in the text *after* the
+# escapes are resolved, so backslashes cannot stop them (measured in chromium). An invisible word
+# joiner (U+2060) inside each pattern does: between `:` and `//`, after `www`, before `@`.
 _AUTOLINK = re.compile(r"(?<=:)(?=//)|(?<=www)(?=\.)|(?=@)", re.IGNORECASE)
 WORD_JOINER = "\u2060"
-MAX_INLINE = 2_000
 
 
 def md(value: object, *, limit: int | None = MAX_INLINE) -> str:
-    """`value` as Markdown source that renders as its text (one line per line), never as a link:
-    word joiners, which are invisible, sit inside anything GFM would turn into one."""
+    """`value` as Markdown source that renders as exactly its text (one line per line; invisible
+    word joiners keep URLs and e-mail addresses from becoming links)."""
     text = "" if value is None else str(value)
     if limit is not None and len(text) > limit:
         text = text[: limit - 1] + "…"

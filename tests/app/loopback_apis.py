@@ -16,7 +16,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from fruxon_playground.sandbox.config import SandboxConfig
-from fruxon_playground.sandbox.server import create_app
+from fruxon_playground.sandbox.embedded import create_app  # the app factory, wherever the sandbox defines it
 from tests.api._loopback import serve
 
 # What an outside check used: bold, a live link and a remote image (the image host is a closed port).

@@ -44,6 +44,7 @@ def hostile() -> Iterator[Server]:
 def isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
     monkeypatch.setenv("PLAYGROUND_HISTORY_PATH", str(tmp_path / "history.sqlite3"))
     monkeypatch.setenv("PLAYGROUND_SANDBOX_DB", ":memory:")
+    monkeypatch.setenv("PLAYGROUND_OWNER", "browser")  # each AppTest is its own browser (as test_pages.py does)
     # Caches are per process: every test starts cold, and st.connection forgets the last test's server.
     st.cache_data.clear()
     st.cache_resource.clear()

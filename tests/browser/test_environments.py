@@ -34,7 +34,7 @@ def hostile_app() -> Iterator[StreamlitServer]:
 
 @pytest.fixture(scope="module")
 def dark_app() -> Iterator[StreamlitServer]:
-    """The app with Streamlit's dark theme (the project's config pins the light one)."""
+    """The app in Streamlit's dark theme, whatever the project's config says."""
     with tempfile.TemporaryDirectory() as data:
         server = StreamlitServer(app_env(STREAMLIT_THEME_BASE="dark", PLAYGROUND_SANDBOX_DB=f"{data}/sandbox.sqlite3",
                                          PLAYGROUND_SANDBOX_SPEED="0", PLAYGROUND_HISTORY_PATH=f"{data}/history.sqlite3"))
