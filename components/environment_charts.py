@@ -282,7 +282,7 @@ def _drill_body(conn: Connection, environment: pd.Series, origin: str, days: int
     stamp = read_stamp()
     try:
         read = records_page(conn, {"environment": slug, "origin": origin, "start_time": stamp - days * DAY_MS,
-                                   "end_time": stamp}, page_size=DRILL_RECORDS)
+                                   "end_time": stamp}, stamp=stamp, page_size=DRILL_RECORDS)
     except FruxonError as exc:
         show_error("Its runs could not be listed", exc, conn)
         return
@@ -293,7 +293,7 @@ def _drill_body(conn: Connection, environment: pd.Series, origin: str, days: int
     more = bool(read.value.get("nextPageToken"))
     st.markdown(f"**{'Latest ' + str(DRILL_RECORDS) + ' runs' if more else 'Runs'}** · select one to see its trace")
     labels = {slug: str(environment["label"])}
-    rows = records_table(frame, labels, key=f"env.drill.{slug}", height=min(36 + 35 * len(frame), 316),
+    rows = records_table(frame, labels, key=f"env.drill.{slug}.{stamp}",  # new reads, new rows: selection starts over height=min(36 + 35 * len(frame), 316),
                          show_environment=False)
     target = frame.iloc[rows[0]] if rows else costliest(frame)
     if target is None:
@@ -302,7 +302,7 @@ def _drill_body(conn: Connection, environment: pd.Series, origin: str, days: int
     st.markdown("**Selected run**" if rows else "**Most expensive run**")
     st.caption(record_caption(target, labels))
     try:
-        trace = record_trace(conn, str(target["id"]))
+        trace = record_trace(conn, str(target["id"]), stamp=stamp)
     except FruxonError as exc:
         show_error("Its trace could not be loaded", exc, conn)
         return

@@ -44,19 +44,20 @@ def now_ms() -> int:
     return int(time.time() * 1000)
 
 
-def read_stamp() -> int:
+def read_stamp(key: str = state.READ_STAMP, *, renew_after_s: float | None = CACHE_TTL_S) -> int:
     """When the current reads started: the end of every time window and part of every cache key.
-    Renewed once cached answers have expired, or by "Refresh"."""
-    stamp = st.session_state.get(state.READ_STAMP)
+    Renewed by "Refresh" and, unless `renew_after_s` is None, once cached answers have expired. A
+    window that ends at the stamp gets the same records on every read, so a table stays put."""
+    stamp = st.session_state.get(key)
     now = now_ms()
-    if stamp is None or now - stamp >= CACHE_TTL_S * 1000:
+    if stamp is None or (renew_after_s is not None and now - stamp >= renew_after_s * 1000):
         stamp = now
-        st.session_state[state.READ_STAMP] = stamp
-    return stamp
+        st.session_state[key] = stamp
+    return int(stamp)
 
 
-def _renew_stamp() -> None:
-    st.session_state[state.READ_STAMP] = now_ms()
+def _renew_stamp(key: str) -> None:
+    st.session_state[key] = now_ms()
 
 
 def browser_zone() -> ZoneInfo:
@@ -70,11 +71,11 @@ def local_time(ms: int, pattern: str = "%H:%M:%S") -> str:
     return datetime.fromtimestamp(ms / 1000, browser_zone()).strftime(pattern)
 
 
-def refresh_control(read_at_ms: int | None, *, key: str) -> None:
-    """"Refresh" and the time the figures on screen were read (None: the read failed)."""
+def refresh_control(read_at_ms: int | None, *, key: str, stamp_key: str = state.READ_STAMP, help: str) -> None:
+    """"Refresh" (renews `stamp_key`) and the time the figures on screen were read (None: the read failed)."""
     button_col, time_col = st.columns([1, 2], vertical_alignment="center")
-    button_col.button("Refresh", icon=":material/refresh:", key=key, on_click=_renew_stamp, width="stretch",
-                      help=f"Read again from the server. Otherwise answers are reused for up to {CACHE_TTL_S} s.")
+    button_col.button("Refresh", icon=":material/refresh:", key=key, on_click=_renew_stamp, args=(stamp_key,),
+                      width="stretch", help=help)
     time_col.caption(f"Read at {local_time(read_at_ms)}" if read_at_ms is not None else "Not read")
 
 
@@ -92,10 +93,11 @@ def _records_page(fingerprint: str, agent: str, filters: tuple[tuple[str, Any], 
     return Read(page.dump(), now_ms())
 
 
-def records_page(conn: Connection, filters: dict[str, Any], *, token: str | None = None, page_size: int = 25) -> Read:
+def records_page(conn: Connection, filters: dict[str, Any], *, stamp: int, token: str | None = None,
+                 page_size: int = 25) -> Read:
     """One page of records (`{"items": [...], "nextPageToken": ...}`, items as wire dicts)."""
     frozen = tuple(sorted((name, tuple(value) if isinstance(value, list) else value) for name, value in filters.items()))
-    return _records_page(connection_fingerprint(conn.settings), str(conn.agent), frozen, token, page_size, read_stamp(), conn)
+    return _records_page(connection_fingerprint(conn.settings), str(conn.agent), frozen, token, page_size, stamp, conn)
 
 
 @st.cache_data(ttl=CACHE_TTL_S, max_entries=32, show_spinner=False)
@@ -108,9 +110,9 @@ def _trace(fingerprint: str, agent: str, record_id: str, stamp: int, _conn: Conn
     return Read(envelope.trace.dump() if envelope.trace else None, now_ms())
 
 
-def record_trace(conn: Connection, record_id: str) -> Read:
+def record_trace(conn: Connection, record_id: str, *, stamp: int) -> Read:
     """The record's ExecutionTrace as a wire dict, or None when it has none."""
-    return _trace(connection_fingerprint(conn.settings), str(conn.agent), record_id, read_stamp(), conn)
+    return _trace(connection_fingerprint(conn.settings), str(conn.agent), record_id, stamp, conn)
 
 
 # -- filters ------------------------------------------------------------------------------------------

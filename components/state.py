@@ -80,6 +80,7 @@ ENV_ORIGIN = "env.origin"
 ENV_DAYS = "env.days"
 ENV_STALE_DAYS = "env.stale_days"
 ENV_GENERATION = "env.generation"  # bumped when the drill-through closes, so the clicked chart forgets its selection
+REMOTE_STAMP = "remote.stamp"  # the Remote runs list's own stamp: renewed by its "Refresh" only
 REMOTE_DAYS = "remote.days"
 REMOTE_ENVIRONMENT = "remote.environment"
 REMOTE_STATUS = "remote.status"

@@ -15,7 +15,7 @@ from components.environment_charts import (
     ranked_bars,
     read_dashboard,
 )
-from components.remote_runs import ORIGIN_LABELS, refresh_control, show_error
+from components.remote_runs import CACHE_TTL_S, ORIGIN_LABELS, refresh_control, show_error
 from components.safe import md, plotly_text
 from fruxon_playground.analytics import (
     days_ago,
@@ -30,6 +30,7 @@ from fruxon_playground.api import FruxonError
 from fruxon_playground.contract.enums import ORIGINS
 
 RANGES = {7: "7 days", 30: "30 days", 90: "90 days"}
+REFRESH_HELP = f"Read again from the server. Otherwise the figures are reused for up to {CACHE_TTL_S} s."
 
 state.require_app("pages/environments.py")
 st.title("Environments")
@@ -45,11 +46,11 @@ try:
     data = read_dashboard(conn, origin, days)
 except FruxonError as exc:
     with refresh_col:
-        refresh_control(None, key="env.refresh")
+        refresh_control(None, key="env.refresh", help=REFRESH_HELP)
     show_error("The environment figures could not be loaded", exc, conn)
     st.stop()
 with refresh_col:
-    refresh_control(data.read_at_ms, key="env.refresh")
+    refresh_control(data.read_at_ms, key="env.refresh", help=REFRESH_HELP)
 
 now = pd.Timestamp(st.session_state[state.READ_STAMP], unit="ms", tz="UTC")
 table = summaries_frame(data.all_time, data.in_range, now=now, stale_days=float(stale_days))

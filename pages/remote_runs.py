@@ -23,13 +23,17 @@ from components.safe import md
 from fruxon_playground.analytics import records_frame
 from fruxon_playground.api import FruxonError
 
+REFRESH_HELP = "Read the records again: new runs show up, and the selection starts over."
+
 state.require_app("pages/remote_runs.py")
 st.title("Remote runs")
 conn = require_agent("its execution records are listed here.")
 st.caption(md(f"Execution records of {conn.agent} on tenant {conn.settings.tenant}, newest first.")
            + " Select a row to open its trace below the table.")
 
-stamp = read_stamp()
+# The list is read again only on "Refresh" (or new filters): its window ends at this stamp, so the
+# rows stay where they are while a record's trace is open.
+stamp = read_stamp(state.REMOTE_STAMP, renew_after_s=None)
 environments = environment_choices(conn, st.session_state.get(state.REMOTE_ORIGIN) or "PRODUCTION")
 filters, page_size = record_filters(environments, stamp=stamp)
 
@@ -42,9 +46,9 @@ if not pages or pages[0] != signature:
     st.session_state[state.REMOTE_PAGES] = pages
 tokens: list[str | None] = pages[1]
 try:
-    read = records_page(conn, filters, token=tokens[-1], page_size=page_size)
+    read = records_page(conn, filters, stamp=stamp, token=tokens[-1], page_size=page_size)
 except FruxonError as exc:
-    refresh_control(None, key="remote.refresh")
+    refresh_control(None, key="remote.refresh", stamp_key=state.REMOTE_STAMP, help=REFRESH_HELP)
     show_error("The execution records could not be listed", exc, conn)
     st.stop()
 items = read.value.get("items") or []
@@ -61,14 +65,14 @@ if next_col.button("Next", disabled=not next_token or next_token in tokens, icon
 first = (len(tokens) - 1) * page_size
 where_col.caption(f"Page {len(tokens)} · records {first + 1:,}–{first + len(items):,}" if items else f"Page {len(tokens)}")
 with refresh_col:
-    refresh_control(read.read_at_ms, key="remote.refresh")
+    refresh_control(read.read_at_ms, key="remote.refresh", stamp_key=state.REMOTE_STAMP, help=REFRESH_HELP)
 
 if not items:
     st.info("No execution records match these filters. Widen the time range or clear a filter.", icon=":material/search_off:")
     st.stop()
 
 frame = records_frame(items)
-table_key = "remote.table." + hashlib.sha256(signature.encode()).hexdigest()[:12] + f".{len(tokens)}"
+table_key = "remote.table." + hashlib.sha256(signature.encode()).hexdigest()[:12] + f".{len(tokens)}.{stamp}"
 rows = records_table(frame, environments, key=table_key, height=36 + 35 * min(len(frame), 10))
 if not rows:
     st.caption("Select a row to open its trace here.")
@@ -78,7 +82,7 @@ record = frame.iloc[rows[0]]
 st.subheader("Trace", anchor=False)
 st.caption(record_caption(record, environments))
 try:
-    trace = record_trace(conn, str(record["id"]))
+    trace = record_trace(conn, str(record["id"]), stamp=stamp)
 except FruxonError as exc:
     show_error("Its trace could not be loaded", exc, conn)
     st.stop()

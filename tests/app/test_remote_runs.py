@@ -157,6 +157,10 @@ def test_selecting_a_record_opens_its_trace_under_the_table_with_one_read(sandbo
     at.run()
     assert sandbox.reads(mark) == []  # a click inside the trace rereads nothing
 
+    next(b for b in at.button if b.label == "Refresh").click().run()
+    assert sandbox.reads(mark) == ["executionRecords"]  # the list again; new rows may come first, so…
+    assert any(c.value == "Select a row to open its trace here." for c in at.caption)  # …the selection starts over
+
 
 def test_hostile_texts_stay_text(hostile: Server, monkeypatch) -> None:
     at, _ = open_remote_runs(hostile, monkeypatch)
