@@ -209,6 +209,53 @@ def over_time(series: pd.DataFrame, frame: pd.DataFrame, column: str, *, title: 
     st.plotly_chart(figure, key=key, width="stretch", config=PLOTLY_CONFIG)
 
 
+def dashboard_charts(table: pd.DataFrame, series: pd.DataFrame, *, days: int, stale_days: float, colors: dict[str, str],
+                     generation: int) -> str | None:
+    """Runs, cost and idle time per environment; runs and cost per day; failure rate and average cost
+    per run. Returns the environment of a clicked bar. `generation` is part of every clickable
+    chart's key, so a new generation forgets earlier clicks."""
+    def name(row: pd.Series) -> str:
+        return plotly_text(row["label"])
+
+    picked = []
+    runs_col, cost_col, idle_col = st.columns(3)
+    with runs_col:
+        picked.append(ranked_bars(
+            table, "runs", title="Runs per environment", axis_title=f"Runs, last {days} days", colors=colors,
+            key=f"env.runs.{generation}", text=lambda v: f"{int(v):,}",
+            hover=lambda r: f"{name(r)}<br>{int(r['runs']):,} runs in {days} days<br>{int(r['runs_all_time']):,} all time"))
+    with cost_col:
+        picked.append(ranked_bars(
+            table, "cost", title="Cost per environment", axis_title="Cost (USD)", colors=colors,
+            key=f"env.cost.{generation}", text=usd, tickformat=usd_axis_format(float(table["cost"].max())),
+            hover=lambda r: f"{name(r)}<br>{usd(r['cost'])} in {days} days<br>{usd(r['avg_cost'])} per run"))
+    with idle_col:
+        picked.append(ranked_bars(
+            table, "days_idle", title="Days since the last run", axis_title="Days idle", colors=colors,
+            key=f"env.idle.{generation}", text=lambda v: "never" if pd.isna(v) else f"{v:.1f}", stale_days=stale_days,
+            hover=lambda r: f"{name(r)}<br>Last run {days_ago(r['days_idle'])}" + ("<br>Stale" if r["stale"] else "")))
+    if not series.empty:
+        daily_runs_col, daily_cost_col = st.columns(2)
+        with daily_runs_col:
+            over_time(series, table, "runs", title=f"Runs per day, last {days} days", axis_title="Runs", colors=colors,
+                      key="env.daily_runs")
+        with daily_cost_col:
+            over_time(series, table, "cost", title=f"Cost per day, last {days} days", axis_title="Cost (USD)",
+                      colors=colors, key="env.daily_cost", money=True)
+    failure_col, average_col = st.columns(2)
+    with failure_col:
+        picked.append(ranked_bars(
+            table, "failure_rate", title="Failure rate", axis_title="Failed runs (%)", colors=colors,
+            key=f"env.failures.{generation}", text=percent, tickformat=".0%",
+            hover=lambda r: f"{name(r)}<br>{int(r['failed']):,} of {int(r['runs']):,} runs failed"))
+    with average_col:
+        picked.append(ranked_bars(
+            table, "avg_cost", title="Average cost per run", axis_title="Cost per run (USD)", colors=colors,
+            key=f"env.average.{generation}", text=usd, tickformat=usd_axis_format(float(table["avg_cost"].max())),
+            hover=lambda r: f"{name(r)}<br>{usd(r['avg_cost'])} per run over {int(r['runs']):,} runs"))
+    return next((slug for slug in picked if slug), None)
+
+
 def environments_table(frame: pd.DataFrame, colors: dict[str, str], *, key: str) -> str | None:
     """Every environment with human columns; returns the environment of a selected row."""
     zone = browser_zone()

@@ -7,24 +7,20 @@ from components import state
 from components.connection import require_agent
 from components.environment_charts import (
     csv_export,
+    dashboard_charts,
     drill_through,
     environment_colors,
     environments_table,
     kpi_row,
-    over_time,
-    ranked_bars,
     read_dashboard,
 )
 from components.remote_runs import CACHE_TTL_S, ORIGIN_LABELS, refresh_control, show_error
-from components.safe import md, plotly_text
+from components.safe import md
 from fruxon_playground.analytics import (
     days_ago,
     kpis,
-    percent,
     series_frame,
     summaries_frame,
-    usd,
-    usd_axis_format,
 )
 from fruxon_playground.api import FruxonError
 from fruxon_playground.contract.enums import ORIGINS
@@ -73,47 +69,10 @@ if not stale.empty:
                + ", ".join(f"{md(row.label)} ({days_ago(row.days_idle)})" for row in stale.itertuples()),
                icon=":material/schedule:")
 
-# Same order on every ranked chart: busiest first, so a row reads across the three.
+# Same order on every ranked chart: busiest first, so a row reads across them.
 table = table.sort_values(["runs", "runs_all_time"], ascending=False, ignore_index=True)
 generation = st.session_state.get(state.ENV_GENERATION, 0)
-picked = []
-runs_col, cost_col, idle_col = st.columns(3)
-with runs_col:
-    picked.append(ranked_bars(
-        table, "runs", title="Runs per environment", axis_title=f"Runs, last {days} days", colors=colors,
-        key=f"env.runs.{generation}", text=lambda v: f"{int(v):,}",
-        hover=lambda r: f"{plotly_text(r['label'])}<br>{int(r['runs']):,} runs in {days} days<br>{int(r['runs_all_time']):,} all time"))
-with cost_col:
-    picked.append(ranked_bars(
-        table, "cost", title="Cost per environment", axis_title="Cost (USD)", colors=colors, key=f"env.cost.{generation}",
-        text=usd, tickformat=usd_axis_format(float(table["cost"].max())),
-        hover=lambda r: f"{plotly_text(r['label'])}<br>{usd(r['cost'])} in {days} days<br>{usd(r['avg_cost'])} per run"))
-with idle_col:
-    picked.append(ranked_bars(
-        table, "days_idle", title="Days since the last run", axis_title="Days idle", colors=colors,
-        key=f"env.idle.{generation}", text=lambda v: "never" if pd.isna(v) else f"{v:.1f}", stale_days=float(stale_days),
-        hover=lambda r: f"{plotly_text(r['label'])}<br>Last run {days_ago(r['days_idle'])}" + ("<br>Stale" if r['stale'] else "")))
-
-if not series.empty:
-    daily_runs_col, daily_cost_col = st.columns(2)
-    with daily_runs_col:
-        over_time(series, table, "runs", title=f"Runs per day, last {days} days", axis_title="Runs", colors=colors,
-                  key="env.daily_runs")
-    with daily_cost_col:
-        over_time(series, table, "cost", title=f"Cost per day, last {days} days", axis_title="Cost (USD)", colors=colors,
-                  key="env.daily_cost", money=True)
-
-failure_col, average_col = st.columns(2)
-with failure_col:
-    picked.append(ranked_bars(
-        table, "failure_rate", title="Failure rate", axis_title="Failed runs (%)", colors=colors,
-        key=f"env.failures.{generation}", text=percent, tickformat=".0%",
-        hover=lambda r: f"{plotly_text(r['label'])}<br>{int(r['failed']):,} of {int(r['runs']):,} runs failed"))
-with average_col:
-    picked.append(ranked_bars(
-        table, "avg_cost", title="Average cost per run", axis_title="Cost per run (USD)", colors=colors,
-        key=f"env.average.{generation}", text=usd, tickformat=usd_axis_format(float(table["avg_cost"].max(skipna=True) or 0)),
-        hover=lambda r: f"{plotly_text(r['label'])}<br>{usd(r['avg_cost'])} per run over {int(r['runs']):,} runs"))
+picked = [dashboard_charts(table, series, days=days, stale_days=float(stale_days), colors=colors, generation=generation)]
 
 st.subheader("Every environment", anchor=False)
 st.caption("Click a bar or select a row to open that environment's runs and its most expensive trace.")

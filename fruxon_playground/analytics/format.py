@@ -37,12 +37,10 @@ def usd(value: float | None) -> str:
 
 
 def usd_axis_format(largest: float) -> str:
-    """A d3 tick format for a dollar axis whose largest value is `largest`."""
+    """A d3 tick format for a dollar axis whose largest value is `largest` (NaN: no values)."""
     if largest >= 10:
         return "$,.0f"
-    if largest >= 1:
-        return "$,.2f"
-    if largest <= 0:
+    if largest >= 1 or not largest > 0:
         return "$,.2f"
     decimals = min(8, max(2, 2 - math.floor(math.log10(largest))))
     return f"$,.{decimals}~f"

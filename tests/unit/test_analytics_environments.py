@@ -210,7 +210,8 @@ def test_usd(value, text) -> None:
 
 
 def test_axis_formats_and_decimals_follow_the_size_of_the_money() -> None:
-    assert [usd_axis_format(v) for v in (40, 4, 0.4, 0.004, 0)] == ["$,.0f", "$,.2f", "$,.3~f", "$,.5~f", "$,.2f"]
+    assert [usd_axis_format(v) for v in (40, 4, 0.4, 0.004, 0, math.nan)] == [
+        "$,.0f", "$,.2f", "$,.3~f", "$,.5~f", "$,.2f", "$,.2f"]
     assert [cost_decimals(v) for v in (3, 0.5, 0.0042, 0.0000001, 0)] == [2, 3, 5, 8, 2]
 
 
