@@ -38,4 +38,5 @@ def plotly_text(value: object, *, limit: int = 200) -> str:
     text = "" if value is None else str(value)
     if len(text) > limit:
         text = text[: limit - 1] + "…"
-    return html.escape(text, quote=True)
+    # Plotly decodes &amp; &lt; &gt; but shows &quot; literally; with "<" escaped a quote starts nothing.
+    return html.escape(text, quote=False)

@@ -74,3 +74,20 @@ def require_app(page_path: str) -> None:
     if not st.session_state.pop(ENTERED_VIA_APP, False):
         st.session_state[RETURN_TO] = page_path
         st.switch_page("app.py")
+
+# Environments and Remote runs: API reads are cached per connection for a short time. The stamp is
+# when the current reads started (ms): part of every cache key and the end of every time window, so
+# "Refresh" (a new stamp) re-reads, and reruns within the cache's lifetime send nothing.
+READ_STAMP = "reads.stamp"
+ENV_ORIGIN = "env.origin"
+ENV_DAYS = "env.days"
+ENV_STALE_DAYS = "env.stale_days"
+ENV_GENERATION = "env.generation"  # bumped when the drill-through closes, so the clicked chart forgets its selection
+REMOTE_STAMP = "remote.stamp"  # the Remote runs list's own stamp: renewed by its "Refresh" only
+REMOTE_DAYS = "remote.days"
+REMOTE_ENVIRONMENT = "remote.environment"
+REMOTE_STATUS = "remote.status"
+REMOTE_REVISION = "remote.revision"
+REMOTE_ORIGIN = "remote.origin"
+REMOTE_PAGE_SIZE = "remote.page_size"
+REMOTE_PAGES = "remote.pages"  # (filter signature, page tokens seen so far): "Previous" needs no server help

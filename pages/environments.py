@@ -1,91 +1,85 @@
 """Environments: where runs and money go, per end-customer environment, for the selected agent."""
 
-import time
-
+import pandas as pd
 import streamlit as st
 
 from components import state
 from components.connection import require_agent
-from components.environment_charts import bar, over_time, statuses
-from components.run_result import trace_section
-from fruxon_playground.analytics import records_frame, series_frame, status_breakdown, summaries_frame
+from components.environment_charts import (
+    csv_export,
+    dashboard_charts,
+    drill_through,
+    environment_colors,
+    environments_table,
+    kpi_row,
+    read_dashboard,
+)
+from components.remote_runs import CACHE_TTL_S, ORIGIN_LABELS, refresh_control, show_error
+from components.safe import md
+from fruxon_playground.analytics import (
+    days_ago,
+    kpis,
+    series_frame,
+    summaries_frame,
+)
 from fruxon_playground.api import FruxonError
+from fruxon_playground.contract.enums import ORIGINS
 
-DAY_MS = 86_400_000
+RANGES = {7: "7 days", 30: "30 days", 90: "90 days"}
+REFRESH_HELP = f"Read again from the server. Otherwise the figures are reused for up to {CACHE_TTL_S} s."
 
 state.require_app("pages/environments.py")
 st.title("Environments")
 conn = require_agent("its runs are charted per environment.")
 
-origin_col, range_col, stale_col = st.columns(3)
-origin = origin_col.radio("Runs", ["PRODUCTION", "TEST"], horizontal=True, key="env.origin")
-days = range_col.selectbox("Time range", [7, 30, 90], index=1, format_func=lambda d: f"last {d} days", key="env.days")
-stale_days = stale_col.number_input("Stale after (days without runs)", min_value=1, value=7, key="env.stale")
-now_ms = int(time.time() * 1000)
+origin_col, range_col, stale_col, refresh_col = st.columns([1.3, 1.6, 1.1, 2.2], vertical_alignment="bottom")
+origin = origin_col.segmented_control("Runs", list(ORIGINS), format_func=ORIGIN_LABELS.__getitem__, key=state.ENV_ORIGIN,
+                                      default="PRODUCTION", required=True) or "PRODUCTION"
+days = int(range_col.segmented_control("Time range", list(RANGES), format_func=RANGES.__getitem__, key=state.ENV_DAYS,
+                                       default=30, required=True) or 30)
+stale_days = stale_col.number_input("Stale after (days idle)", min_value=1, max_value=365, value=7, key=state.ENV_STALE_DAYS)
 try:
-    with conn.client() as client:
-        summaries = client.environment_summaries(conn.agent, origin=origin)
-        table = summaries_frame([s.dump() for s in summaries.items], stale_days=int(stale_days))
-        slugs = list(table["environment_slug"])
-        series = series_frame(client.environment_cost_timeseries(
-            conn.agent, slugs, from_ms=now_ms - days * DAY_MS, to_ms=now_ms, origin=origin).dump()) if slugs else None
-        records = records_frame([r.dump() for r in client.list_execution_records(
-            conn.agent, origin=origin, start_time=now_ms - days * DAY_MS, page_size=100, limit=2000)])
+    data = read_dashboard(conn, origin, days)
 except FruxonError as exc:
-    st.error(f"The environment figures could not be loaded: {exc}")
+    with refresh_col:
+        refresh_control(None, key="env.refresh", help=REFRESH_HELP)
+    show_error("The environment figures could not be loaded", exc, conn)
     st.stop()
+with refresh_col:
+    refresh_control(data.read_at_ms, key="env.refresh", help=REFRESH_HELP)
 
-st.caption(f"`{conn.agent}` · {origin.lower()} runs"
-           + (" · approximate: this server has no summaries endpoint, so these come from up to 2,000 execution records"
-              if summaries.approximate else ""))
+now = pd.Timestamp(st.session_state[state.READ_STAMP], unit="ms", tz="UTC")
+table = summaries_frame(data.all_time, data.in_range, now=now, stale_days=float(stale_days))
+st.caption(md(f"Agent {conn.agent} · {ORIGIN_LABELS[origin].lower()} runs · last {days} days")
+           + (" · approximate: this server has no summaries endpoint, so the figures come from its latest 2,000 runs"
+              if data.approximate else ""))
 if table.empty:
-    st.info("No runs with an environment yet for this agent. Runs that name an environmentSlug show up here.")
+    st.info("No runs with an environment yet for this agent"
+            + (" among test runs: test runs rarely name one." if origin == "TEST" else ".")
+            + " A run that names an environment slug (Execute agent → “Session, environment, mode and chat user”) shows up here.",
+            icon=":material/bar_chart:")
     st.stop()
 
-left, middle, right = st.columns(3)
-with left:
-    clicked = bar(table, "execution_count", "Executions (all time)", key="env.executions")
-with middle:
-    clicked = bar(table, "total_cost", "Total cost (USD, all time)", key="env.cost") or clicked
-with right:
-    clicked = bar(table, "days_idle", "Days since the last run", key="env.idle", color="is_stale") or clicked
-stale = table[table["is_stale"]]["environment_slug"].tolist()
-if stale:
-    st.warning(f"Stale (no runs for more than {stale_days} days): " + ", ".join(stale))
+colors = environment_colors(table["environment_slug"].tolist())
+series = series_frame(data.series or {})
+kpi_row(kpis(table), series, days)
+stale = table[table["stale"]]
+if not stale.empty:
+    st.warning(f"**Stale** — no run for more than {stale_days} days: "
+               + ", ".join(f"{md(row.label)} ({days_ago(row.days_idle)})" for row in stale.itertuples()),
+               icon=":material/schedule:")
 
-if series is not None and not series.empty:
-    a, b = st.columns(2)
-    with a:
-        over_time(series, "executions", f"Daily executions, last {days} days", key="env.daily_runs")
-    with b:
-        over_time(series, "cost", f"Daily cost (USD), last {days} days", key="env.daily_cost")
-c, d = st.columns(2)
-with c:
-    if not records.empty:
-        statuses(status_breakdown(records), key="env.status")
-with d:
-    bar(table, "avg_cost_per_run", "Average cost per run (USD)", key="env.avg")
+# Same order on every ranked chart: busiest first, so a row reads across them.
+table = table.sort_values(["runs", "runs_all_time"], ascending=False, ignore_index=True)
+generation = st.session_state.get(state.ENV_GENERATION, 0)
+picked = [dashboard_charts(table, series, days=days, stale_days=float(stale_days), colors=colors, generation=generation)]
 
-st.dataframe(table, hide_index=True, width="stretch",
-             column_config={"total_cost": st.column_config.NumberColumn(format="%.6f"),
-                            "avg_cost_per_run": st.column_config.NumberColumn(format="%.7f")})
-st.download_button("Download CSV", table.to_csv(index=False), file_name=f"{conn.agent}-environments.csv", mime="text/csv",
+st.subheader("Every environment", anchor=False)
+st.caption("Click a bar or select a row to open that environment's runs and its most expensive trace.")
+picked.append(environments_table(table, colors, key=f"env.table.{generation}"))
+st.download_button("Download CSV", csv_export(table), file_name=f"{conn.agent}-environments.csv", mime="text/csv",
                    icon=":material/download:")
 
-focus = clicked or st.session_state.get("env.focus")
-if clicked:
-    st.session_state["env.focus"] = clicked
+focus = next((slug for slug in picked if slug), None)
 if focus:
-    st.divider()
-    st.subheader(f"Runs in {focus}")
-    runs = records[records["environment_slug"] == focus].sort_values("start", ascending=False)
-    st.dataframe(runs, hide_index=True, width="stretch")
-    if not runs.empty:
-        priciest = runs.sort_values("total_cost", ascending=False).iloc[0]
-        st.caption(f"The most expensive run in the range: {priciest['id']} (${priciest['total_cost']:.6f})")
-        try:
-            with conn.client() as client:
-                envelope = client.get_execution_trace(conn.agent, priciest["id"])
-            trace_section(envelope.trace.dump() if envelope.trace else None, key=f"env.trace.{priciest['id']}")
-        except FruxonError as exc:
-            st.caption(f"Its trace could not be loaded: {exc}")
+    drill_through(conn, table[table["environment_slug"] == focus].iloc[0], origin=origin, days=days)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
@@ -258,30 +257,6 @@ def test_every_run_lands_in_history_and_a_share_link_opens_it_read_only() -> Non
     other.run()
     assert any("shared run, read-only" in i.value for i in other.info)
     assert any("Resetting" in t.value or "Exporting your data" in t.value for t in other.text)
-
-
-def test_environments_page_charts_the_seeded_history() -> None:
-    at = start("pages/environments.py")
-    assert not at.exception, [e.message for e in at.exception]
-    charts = [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
-    executions = next(c for c in charts if c["layout"]["title"]["text"] == "Executions (all time)")
-    assert sorted(executions["data"][0]["x"]) == ["acme_corp", "globex", "initech"]
-    assert any(c["layout"]["title"]["text"].startswith("Daily executions") for c in charts)
-    table = next(f.value for f in at.dataframe if "execution_count" in f.value.columns)
-    assert table["execution_count"].sum() > 20 and (table["total_cost"] > 0).all()
-
-
-def test_remote_runs_lists_filters_and_pages_the_tenants_records() -> None:
-    at = start("pages/remote_runs.py")
-    assert not at.exception, [e.message for e in at.exception]
-    first = at.dataframe[0].value
-    assert len(first) == 25 and set(first["Status"]) <= {"COMPLETED", "FAILED", "WAITING_FOR_ASYNC", "REJECTED"}
-    button(at, "Next page").click().run()
-    second = at.dataframe[0].value
-    assert not set(second["Id"]) & set(first["Id"])
-    at.multiselect(key="remote.status").set_value(["FAILED"]).run()
-    assert set(at.dataframe[0].value["Status"]) == {"FAILED"}
-    assert any("Page 1" in c.value for c in at.caption)  # new filters start from the first page
 
 
 def test_secrets_profile_follows_st_connection_conventions(shared_sandbox) -> None:

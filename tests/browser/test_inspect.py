@@ -1,4 +1,4 @@
-"""Trace viewer, history sharing and environment charts in a real browser."""
+"""Trace viewer and history sharing in a real browser (environment charts: test_environments.py)."""
 
 from __future__ import annotations
 
@@ -61,13 +61,6 @@ def test_a_shared_run_opens_read_only_in_another_browser_with_no_key(playwright_
         screenshot(other, "shared-run")
     finally:
         stranger.close()
-
-
-def test_environment_chart_has_one_bar_per_environment(page: Page, app_server) -> None:
-    open_page(page, f"{app_server.url}/environments", "Environments")
-    chart = page.locator(".js-plotly-plot").filter(has_text="Executions (all time)")
-    expect(chart.locator("g.point")).to_have_count(3)  # acme_corp, globex, initech from the seeded history
-    screenshot(page, "environments")
 
 
 def test_a_script_in_a_step_name_is_shown_as_text(page: Page, app_server) -> None:
