@@ -10,6 +10,7 @@ from components.connection import Connection
 from components.draft_editor import load_base
 from components.execute_form import fill_form, form_prefix
 from components.live_panel import format_ms
+from components.run_result import revision_label
 from components.safe import md
 from fruxon_playground.history import HistoryUnavailable, RunStore, SavedRun
 from fruxon_playground.settings import PlaygroundSettings
@@ -47,11 +48,18 @@ def prepare_rerun(run: SavedRun) -> None:
 def runs_frame(runs: list[SavedRun]) -> pd.DataFrame:
     return pd.DataFrame(
         [{"When": pd.Timestamp(r.created_at_ms, unit="ms", tz="UTC").strftime("%Y-%m-%d %H:%M:%S"),
-          "Kind": r.kind, "Agent": r.agent_id, "Status": r.status, "Duration": format_ms(r.duration_ms),
+          "Kind": r.kind, "Revision": _revision(r), "Agent": r.agent_id, "Status": r.status,
+          "Duration": format_ms(r.duration_ms),
           "Cost ($)": round(r.total_cost, 7), "Tokens": r.input_tokens + r.output_tokens,
           "Environment": r.environment_slug or "", "Record": r.execution_record_id or ""} for r in runs],
-        columns=["When", "Kind", "Agent", "Status", "Duration", "Cost ($)", "Tokens", "Environment", "Record"],
+        columns=["When", "Kind", "Revision", "Agent", "Status", "Duration", "Cost ($)", "Tokens", "Environment", "Record"],
     )
+
+
+def _revision(run: SavedRun) -> str:
+    """The revision that ran, from the saved trace ("rev N" / "draft"); blank when it never said."""
+    revision = (run.trace or {}).get("agentRevision")
+    return revision_label(revision) if isinstance(revision, int) and not isinstance(revision, bool) else ""
 
 
 def saved_run_caption(run: SavedRun) -> str:
