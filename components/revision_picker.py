@@ -142,18 +142,22 @@ def pick_revision(conn: Connection, agent: Agent) -> RevisionChoice:
     return RevisionChoice(number=row.agent_revision, deployed=False, row=row)
 
 
-def is_inline_draft_run(run: RunHandle | FrozenRun) -> bool:
-    """A `:test` run that carried its own flow: the draft page's, never the Execute page's."""
-    return run.kind.is_test and isinstance(run.request.get("flow"), dict)
+def belongs_to_execute_page(run: RunHandle | FrozenRun) -> bool:
+    """Deployed runs and pinned-revision runs; a `:test` run of an inline or stored draft is the
+    draft page's."""
+    if not run.kind.is_test:
+        return True
+    pinned = run.request.get("baseRevision")
+    return run.request.get("flow") is None and isinstance(pinned, int) and not isinstance(pinned, bool) and pinned > 0
 
 
 def execute_page_run(page: str, agent_id: str) -> RunHandle | FrozenRun | None:
-    """`page_run` for the Execute page: its deployed and pinned-revision runs. A draft run named in
-    the URL (navigation keeps `?run=` from the draft page) is dropped from the URL first."""
+    """`page_run` for the Execute page. A draft run named in the URL (navigation keeps `?run=` from
+    the draft page) is dropped from the URL first."""
     url_run = st.query_params.get(RUN_PARAM)
     if url_run:
         found = find_run(url_run)
-        if not isinstance(found, str) and is_inline_draft_run(found):
+        if not isinstance(found, str) and not belongs_to_execute_page(found):
             del st.query_params[RUN_PARAM]
     run = page_run(page, agent_id, RUN_KINDS)
-    return None if run is not None and is_inline_draft_run(run) else run
+    return run if run is None or belongs_to_execute_page(run) else None

@@ -310,13 +310,15 @@ class OpenedDraft:
     base_revision: int
     stored: AgentDraft | None  # the stored draft of that revision as it was read; None when there is none
     from_stored: bool  # the editor holds the stored draft (True) or the published revision (False)
+    base_head: dict[str, Any] | None = None  # what Save keeps of fields the editor does not show
 
 
 def open_revision(client: FruxonClient, agent: str, revision: int,
                   parameters: dict[str, Any] | None = None) -> OpenedDraft:
     """Published `revision`'s flow as the starting draft, and the stored draft Save would replace."""
-    request = request_from_revision(client.get_revision(agent, revision), parameters)
-    return OpenedDraft(request, revision, client.get_draft(agent, revision), from_stored=False)
+    body = client.get_revision(agent, revision)
+    return OpenedDraft(request_from_revision(body, parameters), revision, client.get_draft(agent, revision),
+                       from_stored=False, base_head=body.draft_head())
 
 
 def open_stored(client: FruxonClient, agent: str, revision: int,
@@ -326,7 +328,7 @@ def open_stored(client: FruxonClient, agent: str, revision: int,
     if stored is None:
         return None
     request = request_from_head(stored.head_data, base_revision=revision, parameters=parameters)
-    return OpenedDraft(request, revision, stored, from_stored=True)
+    return OpenedDraft(request, revision, stored, from_stored=True, base_head=stored.head_data)
 
 
 def open_record(client: FruxonClient, agent: str, record_id: str, revision: int) -> OpenedDraft:

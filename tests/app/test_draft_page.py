@@ -1,0 +1,152 @@
+"""The draft page and the server's stored draft (issue 12 §2) with AppTest, against the embedded
+sandbox: open a revision's flow or the stored draft, save with If-Match, the 409 a second writer
+causes (keep mine / take theirs), and runs of the stored draft."""
+
+from __future__ import annotations
+
+import json
+
+from streamlit.testing.v1 import AppTest
+
+from components import state
+from fruxon_playground.api import FruxonClient
+from fruxon_playground.runs import RunKind
+from tests.app.test_pages import button, instant_sandbox, markdown_text, page_text, start, text_area
+
+__all__ = ["instant_sandbox"]  # the autouse fixture of test_pages, for these tests too
+
+
+def draft_page(agent: str) -> AppTest:
+    at = start("pages/draft_test.py")
+    at.sidebar.selectbox[0].set_value(agent).run()
+    assert not at.exception, [e.message for e in at.exception]
+    return at
+
+
+def other_writer(at: AppTest) -> FruxonClient:
+    """A second client of the same tenant (a colleague, the CLI), saving between our load and save."""
+    settings = at.session_state[state.CONNECTION].settings
+    return FruxonClient(settings.base_url, settings.api_key, settings.tenant)
+
+
+def step_config(at: AppTest, step: str):
+    at.selectbox(key=next(s.key for s in at.selectbox if s.label == "Configure step")).set_value(step).run()
+    return next(w for w in at.text_area if w.label.startswith(f"Configuration of “{step}”"))
+
+
+def set_prompt(at: AppTest, step: str, template: str) -> None:
+    config = step_config(at, step)
+    data = json.loads(config.value)
+    data["userPrompt"] = {"template": template}
+    config.input(json.dumps(data)).run()
+    assert not at.exception, [e.message for e in at.exception]
+
+
+def status_line(at: AppTest) -> str:
+    return next((m.value for m in at.markdown if "Stored draft of rev" in m.value), "")
+
+
+def fill_message(at: AppTest, text: str) -> None:
+    text_area(at, "Message *").input(text).run()
+
+
+def test_open_save_then_a_409_keep_mine_and_run_the_stored_draft() -> None:
+    at = draft_page("echo_agent")
+    button(at, "Open stored draft").click().run()
+    assert any("No draft is stored for rev 1 yet" in i.value for i in at.info)
+    button(at, "Open rev 1's flow").click().run()
+    assert "nothing stored yet" in status_line(at) and "unsaved changes" in status_line(at)
+    set_prompt(at, "echo", "Mine: {{param.message}}")
+    button(at, "Save draft").click().run()
+    assert "version 1" in status_line(at) and "saved" in status_line(at) and "unsaved" not in status_line(at)
+
+    with other_writer(at) as other:
+        theirs = other.get_draft("echo_agent", 1).head_data
+        theirs["definition"]["userPrompt"] = {"template": "Theirs: {{param.message}}"}
+        assert other.put_draft("echo_agent", 1, theirs, if_match=1).version == 2
+    set_prompt(at, "echo", "Mine again: {{param.message}}")
+    assert "unsaved changes" in status_line(at)
+    button(at, "Save draft").click().run()
+    warning = "\n".join(w.value for w in at.warning)
+    assert "changed on the server: it is at version 2" in warning and "Nothing was saved" in warning
+    assert any("definition\\.userPrompt\\.template" in c.value for c in at.caption)
+    shown = [c.value for c in at.code if c.language == "json"]
+    assert any("Mine again: {{param.message}}" in c for c in shown) and any("Theirs: {{param.message}}" in c for c in shown)
+    assert "**On the server** · version 2" in markdown_text(at)
+    assert button(at, "Save draft").disabled  # nothing more is saved until the user chose
+
+    button(at, "Keep mine").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert "version 3" in status_line(at) and "unsaved" not in status_line(at)
+    assert not any("changed on the server" in w.value for w in at.warning)
+    with other_writer(at) as other:
+        stored = other.get_draft("echo_agent", 1)
+    assert stored.version == 3 and stored.head_data["definition"]["userPrompt"]["template"] == "Mine again: {{param.message}}"
+
+    fill_message(at, "hello")
+    button(at, "Stream stored draft").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    run = at.session_state[state.DRAFT_RUN]
+    assert run.kind is RunKind.STREAM_TEST and run.draft_revision == 1 and run.request == {"parameters": {"message": "hello"}}
+    assert "Mine again: hello" in page_text(at) and "**Revision** draft" in markdown_text(at)
+
+
+def test_take_theirs_loads_the_servers_version_into_the_editor() -> None:
+    at = draft_page("release_digest")
+    picker = next(s for s in at.selectbox if s.label == "Base revision")
+    picker.set_value(6).run()
+    button(at, "Open rev 6's flow").click().run()
+    text_area(at, "Repo *").input("kept/value").run()
+    button(at, "Save draft").click().run()
+    with other_writer(at) as other:
+        current = other.get_draft("release_digest", 6)
+        theirs = current.head_data
+        theirs["definition"]["userPrompt"] = {"template": "Theirs: {{param.repo}}"}
+        theirs["definition"]["systemPrompt"] = {"template": "A colleague's prompt."}
+        newer = other.put_draft("release_digest", 6, theirs, if_match=current.version).version
+    set_prompt(at, "digest", "Mine: {{param.repo}}")
+    button(at, "Save draft").click().run()
+    assert any("They differ in" in c.value and "systemPrompt" in c.value for c in at.caption)
+    button(at, "Take theirs").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert f"version {newer}" in status_line(at) and "unsaved" not in status_line(at)
+    config = json.loads(step_config(at, "agent").value)  # a stored draft opens as entry → agent → exit
+    assert config["userPrompt"]["template"] == "Theirs: {{param.repo}}"
+    assert text_area(at, "Repo *").value == "kept/value"  # the run's inputs stay
+    button(at, "Run stored draft").click().run()
+    assert "Theirs: kept/value" in page_text(at)
+    assert f"version {newer}" in status_line(at)  # nothing to save: it ran what was stored
+
+
+def test_a_draft_stored_elsewhere_opens_and_running_saves_unsaved_changes_first() -> None:
+    at = draft_page("support_agent")
+    with other_writer(at) as other:
+        head = {"comment": "from the CLI", "definition": {"displayName": "Answer", "userPrompt": {
+            "template": "CLI: {{param.question}}"}, "provider": {"providerId": "openai", "model": "gpt-4o-mini"}},
+                "parametersMetadata": [{"name": "question", "type": "STRING", "required": True}]}
+        version = other.put_draft("support_agent", 3, head).version
+    button(at, "Open stored draft").click().run()
+    assert f"version {version}" in status_line(at) and "unsaved" not in status_line(at)
+    assert "CLI: {{param.question}}" in step_config(at, "agent").value
+    text_area(at, "question *").input("How do I export?").run()
+    set_prompt(at, "agent", "Edited here: {{param.question}}")
+    button(at, "Run stored draft").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert f"version {version + 1}" in status_line(at)  # saved before it ran
+    assert "Edited here: How do I export?" in page_text(at)
+    with other_writer(at) as other:
+        stored = other.get_draft("support_agent", 3).head_data
+    assert stored["comment"] == "from the CLI"  # what the editor does not show is kept
+    snippet = next(c.value for c in at.code if "saved = client.put_draft(" in c.value)
+    assert f"client.put_draft('support_agent', 3, head, if_match={version + 1})" in snippet and "stream_test" in snippet
+
+
+def test_a_flow_of_several_agents_runs_inline_but_cannot_be_stored() -> None:
+    at = draft_page("trip_planner")
+    button(at, "Open rev 4's flow").click().run()
+    assert button(at, "Save draft").disabled and button(at, "Run stored draft").disabled
+    assert any("holds exactly one agent" in c.value for c in at.caption)
+    text_area(at, "City *").input("Oslo").run()
+    button(at, "Run :test").click().run()
+    assert "Completed" in page_text(at)
+    assert at.session_state[state.DRAFT_RUN].request["baseRevision"] == 4
