@@ -8,6 +8,7 @@ from components import state
 from components.connection import require_agent
 from components.remote_runs import record_filters, records_frame_for_table
 from components.run_result import trace_section
+from components.stored_draft import open_record_in_draft_editor
 from fruxon_playground.api import FruxonError
 
 state.require_app("pages/remote_runs.py")
@@ -50,6 +51,7 @@ if not rows:
     st.stop()
 record = page.items[rows[0]]
 st.subheader(f"Record {record.id}")
+open_record_in_draft_editor(conn, record)
 try:
     with conn.client() as client:
         envelope = client.get_execution_trace(conn.agent, record.id)
