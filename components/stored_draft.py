@@ -32,7 +32,7 @@ from fruxon_playground.drafts import (
     RunDraftSource,
     draft_fingerprint,
     draft_source_of_run,
-    head_differences,
+    head_changes,
     head_from_request,
     not_stored_fields,
     open_record,
@@ -210,9 +210,11 @@ def resolve_conflict(conn: Connection) -> None:
             st.warning(f"The stored draft of rev {link.base_revision} changed on the server: it is at version "
                        f"{theirs.version}, not the version you loaded. Nothing was saved. Choose which one to keep.",
                        icon=":material/sync_problem:")
-            differences = head_differences(conflict.mine, theirs.head_data)
-            if differences:
-                st.caption("They differ in: " + ", ".join(f"`{md(p, limit=80)}`" for p in differences))
+            changes = head_changes(conflict.mine, theirs.head_data)
+            if changes:
+                st.caption(f"They differ in {len(changes)} place(s):")
+                st.dataframe(pd.DataFrame([{"Field": path, "Yours": _short(a), "On the server": _short(b)}
+                                           for path, a, b in changes]), hide_index=True, width="stretch")
         mine_col, theirs_col = st.columns(2)
         with mine_col:
             st.markdown("**Yours** · not saved")
@@ -238,6 +240,11 @@ def resolve_conflict(conn: Connection) -> None:
                             help="Close this; saving again will ask again"):
             link.conflict = None
             st.rerun()
+
+
+def _short(value: Any, limit: int = 300) -> str:
+    text = "—" if value is None else value if isinstance(value, str) else json.dumps(mask_secrets(value), ensure_ascii=False)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _head_text(head: dict[str, Any]) -> str:

@@ -285,21 +285,27 @@ def draft_fingerprint(request: dict[str, Any]) -> str:
                       ensure_ascii=False, default=str)
 
 
-def head_differences(mine: Any, theirs: Any, path: str = "", limit: int = 20) -> list[str]:
-    """Dotted paths where two heads differ (`definition.systemPrompt.template`), at most `limit`."""
+def head_changes(mine: Any, theirs: Any, path: str = "", limit: int = 20) -> list[tuple[str, Any, Any]]:
+    """Where two heads differ: (dotted path such as `definition.systemPrompt.template`, mine,
+    theirs), deepest differing value first found, at most `limit`."""
     if isinstance(mine, dict) and isinstance(theirs, dict):
-        found: list[str] = []
+        found: list[tuple[str, Any, Any]] = []
         for key in sorted(set(mine) | set(theirs), key=str):
-            found += head_differences(mine.get(key), theirs.get(key), f"{path}.{key}" if path else str(key), limit)
+            found += head_changes(mine.get(key), theirs.get(key), f"{path}.{key}" if path else str(key), limit)
             if len(found) >= limit:
                 return found[:limit]
         return found
     if isinstance(mine, list) and isinstance(theirs, list) and len(mine) == len(theirs):
         found = []
         for index, (a, b) in enumerate(zip(mine, theirs, strict=True)):
-            found += head_differences(a, b, f"{path}[{index}]", limit)
+            found += head_changes(a, b, f"{path}[{index}]", limit)
         return found[:limit]
-    return [] if mine == theirs else [path or "(whole draft)"]
+    return [] if mine == theirs else [(path or "(whole draft)", mine, theirs)]
+
+
+def head_differences(mine: Any, theirs: Any, limit: int = 20) -> list[str]:
+    """Just the paths of `head_changes`."""
+    return [path for path, _, _ in head_changes(mine, theirs, limit=limit)]
 
 
 @dataclass(frozen=True)

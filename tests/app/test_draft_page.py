@@ -69,7 +69,9 @@ def test_open_save_then_a_409_keep_mine_and_run_the_stored_draft() -> None:
     button(at, "Save draft").click().run()
     warning = "\n".join(w.value for w in at.warning)
     assert "changed on the server: it is at version 2" in warning and "Nothing was saved" in warning
-    assert any("definition\\.userPrompt\\.template" in c.value for c in at.caption)
+    changes = next(f.value for f in at.dataframe if "On the server" in f.value.columns)
+    assert changes.to_dict("records") == [{"Field": "definition.userPrompt.template", "Yours": "Mine again: {{param.message}}",
+                                           "On the server": "Theirs: {{param.message}}"}]
     shown = [c.value for c in at.code if c.language == "json"]
     assert any("Mine again: {{param.message}}" in c for c in shown) and any("Theirs: {{param.message}}" in c for c in shown)
     assert "**On the server** · version 2" in markdown_text(at)
@@ -106,7 +108,8 @@ def test_take_theirs_loads_the_servers_version_into_the_editor() -> None:
         newer = other.put_draft("release_digest", 6, theirs, if_match=current.version).version
     set_prompt(at, "digest", "Mine: {{param.repo}}")
     button(at, "Save draft").click().run()
-    assert any("They differ in" in c.value and "systemPrompt" in c.value for c in at.caption)
+    changes = next(f.value for f in at.dataframe if "On the server" in f.value.columns)
+    assert list(changes["Field"]) == ["definition.systemPrompt.template", "definition.userPrompt.template"]
     button(at, "Take theirs").click().run()
     assert not at.exception, [e.message for e in at.exception]
     assert f"version {newer}" in status_line(at) and "unsaved" not in status_line(at)

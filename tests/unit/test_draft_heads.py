@@ -14,6 +14,7 @@ from fruxon_playground.drafts import (
     NotStorable,
     draft_fingerprint,
     draft_source_of_run,
+    head_changes,
     head_differences,
     head_from_request,
     not_stored_fields,
@@ -135,6 +136,7 @@ def test_head_differences_name_each_changed_path() -> None:
     theirs["parametersMetadata"].append({"name": "tone"})
     theirs["comment"] = None
     assert head_differences(HEAD, theirs) == ["comment", "definition.tools[0].toolKey.id", "parametersMetadata"]
+    assert head_changes(HEAD, theirs)[1] == ("definition.tools[0].toolKey.id", "search_articles", "other")
     assert head_differences(HEAD, copy.deepcopy(HEAD)) == []
     many = {f"k{i}": i for i in range(30)}
     assert len(head_differences(many, {})) == 20
