@@ -118,12 +118,17 @@ def revision_select(conn: Connection, agent: Agent | str, *, key: str, label: st
         return None, deployed
     by_number = {r.agent_revision: r for r in rows}
     numbers = list(by_number)
-    widget_key = f"{PREFIX}.{key}.{connection_fingerprint(conn.settings)}.{agent_id}"
+    widget_key = revision_widget_key(conn, agent_id, key)
     if st.session_state.get(widget_key) not in by_number:
         st.session_state[widget_key] = deployed if deployed in by_number else numbers[0]
     chosen = st.selectbox(label, numbers, key=widget_key, help=help_text,
                           format_func=lambda n: option_label(by_number[n], deployed))
     return by_number.get(chosen), deployed
+
+
+def revision_widget_key(conn: Connection, agent_id: str, key: str) -> str:
+    """The session key of one `revision_select`; set it before the select draws to preselect."""
+    return f"{PREFIX}.{key}.{connection_fingerprint(conn.settings)}.{agent_id}"
 
 
 def pick_revision(conn: Connection, agent: Agent) -> RevisionChoice:

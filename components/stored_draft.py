@@ -22,7 +22,7 @@ import streamlit as st
 from components import state
 from components.connection import Connection, connection_fingerprint
 from components.draft_editor import CURRENT, DraftState, load_base
-from components.revision_picker import revision_select
+from components.revision_picker import revision_select, revision_widget_key
 from components.safe import md
 from fruxon_playground.api import FruxonError
 from fruxon_playground.api.models import AgentDraft, ExecutionRecord
@@ -91,13 +91,16 @@ def link_of(conn: Connection) -> StoredDraftLink | None:
     return link
 
 
-def adopt(conn: Connection, agent: str, opened: OpenedDraft) -> None:
-    """The opened draft becomes the editor's draft, linked to its stored draft."""
+def adopt(conn: Connection, agent: str, opened: OpenedDraft, *, origin: str | None = None) -> None:
+    """The opened draft becomes the editor's draft, linked to its stored draft. `origin` (Markdown,
+    escaped) says where it came from."""
     load_base(opened.request)
     stored = opened.stored
     link = StoredDraftLink(agent=agent, connection=connection_fingerprint(conn.settings),
                            base_revision=opened.base_revision, version=stored.version if stored else None,
                            base_head=opened.base_head, pending_baseline=opened.from_stored)
+    if origin:
+        link.notices.append(origin)
     if stored is not None and not opened.from_stored:
         link.notices.append(f"A draft of rev {opened.base_revision} is stored on the server (version {stored.version}); "
                             "saving asks before it replaces it. “Open stored draft” loads it instead.")
@@ -173,7 +176,7 @@ def stored_draft_status(conn: Connection, draft: DraftState) -> StoredDraftLink 
               f":gray-badge[version {link.version}]" if link.version else ":gray-badge[nothing stored yet]",
               ":green-badge[:material/check: saved]" if is_saved(link, fingerprint)
               else ":orange-badge[:material/edit: unsaved changes]"]
-    status_col, save_col = st.columns([3, 1], vertical_alignment="center")
+    status_col, save_col = st.columns([3, 2], vertical_alignment="center")
     status_col.markdown(" ".join(badges))
     saving = save_col.button("Save draft", key=f"{PREFIX}.save", icon=":material/cloud_upload:", width="stretch",
                              disabled=problem is not None or link.conflict is not None,
@@ -372,7 +375,8 @@ def _open_run_source(agent: str, source: RunDraftSource, key: str) -> None:
         except (FruxonError, ValueError) as exc:
             st.session_state[f"{key}.error"] = str(exc)
             return
-        adopt(target, agent, opened)
+        adopt(target, agent, opened, origin=f"Opened from a run of rev {opened.base_revision}, with its parameters.")
+        st.session_state[revision_widget_key(target, agent, "draft")] = opened.base_revision
     st.session_state[state.AGENT] = agent
     st.session_state[state.AGENT_FREE_TEXT] = agent
 
@@ -385,4 +389,6 @@ def _open_record(conn: Connection, record: ExecutionRecord, key: str) -> None:
     except (FruxonError, ValueError) as exc:
         st.session_state[f"{key}.error"] = str(exc)
         return
-    adopt(conn, agent, opened)
+    adopt(conn, agent, opened, origin=f"Opened from record {md(record.id, limit=80)} (rev {opened.base_revision}), "
+                                      "with its parameters.")
+    st.session_state[revision_widget_key(conn, agent, "draft")] = opened.base_revision

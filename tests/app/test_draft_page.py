@@ -6,11 +6,16 @@ from __future__ import annotations
 
 import json
 
+import pytest
+import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from components import state
+from components import draft_editor, state, stored_draft
+from components.connection import Connection
 from fruxon_playground.api import FruxonClient
-from fruxon_playground.runs import RunKind
+from fruxon_playground.drafts import TEMPLATES
+from fruxon_playground.runs import RunHandle, RunKind
+from fruxon_playground.settings import ConnectionSettings
 from tests.app.test_pages import button, instant_sandbox, markdown_text, page_text, start, text_area
 
 __all__ = ["instant_sandbox"]  # the autouse fixture of test_pages, for these tests too
@@ -153,3 +158,64 @@ def test_a_flow_of_several_agents_runs_inline_but_cannot_be_stored() -> None:
     button(at, "Run :test").click().run()
     assert "Completed" in page_text(at)
     assert at.session_state[state.DRAFT_RUN].request["baseRevision"] == 4
+
+
+def _open_run_script() -> None:
+    """A finished run's panel, reduced to the one button under test."""
+    import streamlit as st
+
+    from components.stored_draft import open_in_draft_editor
+
+    open_in_draft_editor(st.session_state["test.run"])
+
+
+def finished_run(sandbox, kind: RunKind, agent: str, request: dict, draft_revision: int | None = None) -> RunHandle:
+    def client() -> FruxonClient:
+        return FruxonClient(sandbox.base_url, sandbox.api_key, sandbox.tenant)
+
+    run = RunHandle(kind, agent, request, client, draft_revision=draft_revision).start()
+    assert run.wait(30)
+    return run
+
+
+def open_run_app(sandbox, run: RunHandle, monkeypatch: pytest.MonkeyPatch) -> tuple[AppTest, list[str]]:
+    switched: list[str] = []
+    monkeypatch.setattr(st, "switch_page", switched.append)  # the app's navigation is not part of this script
+    at = AppTest.from_function(_open_run_script, default_timeout=30)
+    settings = ConnectionSettings(sandbox.base_url, sandbox.tenant, sandbox.api_key)
+    at.session_state[state.CONNECTION] = Connection(settings, "echo_agent")  # the sidebar shows another agent
+    at.session_state["test.run"] = run
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    return at, switched
+
+
+def test_open_in_draft_editor_loads_a_runs_revision_with_its_parameters(shared_sandbox, monkeypatch) -> None:
+    run = finished_run(shared_sandbox, RunKind.TEST, "support_agent",
+                       {"baseRevision": 2, "parameters": {"question": "Why was I charged twice?"}})
+    at, switched = open_run_app(shared_sandbox, run, monkeypatch)
+    button(at, "Open in draft editor").click().run()
+    assert switched == ["pages/draft_test.py"]
+    base = at.session_state[draft_editor.BASE]
+    agent_step = next(s for s in base["flow"]["steps"] if s["type"] == "AGENT")
+    assert agent_step["userPrompt"]["template"] == "Customer question: {{param.question}}"  # rev 2's flow
+    assert base["parameters"] == {"question": "Why was I charged twice?"} and base["baseRevision"] == 2
+    link = at.session_state[stored_draft.LINK]
+    assert (link.agent, link.base_revision) == ("support_agent", 2)
+    assert at.session_state[state.AGENT] == "support_agent"  # the draft page opens under the run's agent
+
+
+def test_open_in_draft_editor_takes_an_inline_drafts_own_flow_and_refuses_a_stored_draft_run(
+        shared_sandbox, monkeypatch) -> None:
+    inline = finished_run(shared_sandbox, RunKind.TEST, "echo_agent", TEMPLATES["calculator"].request)
+    at, switched = open_run_app(shared_sandbox, inline, monkeypatch)
+    button(at, "Open in draft editor").click().run()
+    assert switched and at.session_state[draft_editor.BASE]["flow"] == TEMPLATES["calculator"].request["flow"]
+    assert at.session_state[stored_draft.LINK] is None  # an inline draft has no stored draft to save to
+
+    stored_run = finished_run(shared_sandbox, RunKind.TEST, "echo_agent", {"parameters": {"message": "hi"}},
+                              draft_revision=1)
+    assert stored_run.snapshot().state.revision == -1  # it ran (a draft), but its request holds no flow
+    at, switched = open_run_app(shared_sandbox, stored_run, monkeypatch)
+    refused = button(at, "Open in draft editor")
+    assert refused.disabled and "stored on the server" in refused.help and not switched

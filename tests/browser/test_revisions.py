@@ -158,13 +158,22 @@ def test_draft_open_save_conflict_keep_mine_and_run_the_stored_draft(page: Page,
 
 def test_a_remote_record_opens_in_the_draft_editor_with_its_parameters(page: Page, app, sandbox) -> None:
     with FruxonClient(sandbox.base_url, sandbox.api_key, sandbox.tenant) as client:
-        client.test("support_agent", {"baseRevision": 1, "parameters": {"question": "Newest record question"}})
+        client.test("support_agent", {"baseRevision": 1, "parameters": {"question": "A recorded question"}})
     open_page(page, f"{app.url}/remote_runs", "Remote runs")
     pick_agent(page, "support_agent")
     first_row(page)
+    heading = page.get_by_role("heading", name=re.compile(r"^Record [0-9a-f-]{36}$"))
+    record_id = heading.inner_text().split()[-1]
+    with FruxonClient(sandbox.base_url, sandbox.api_key, sandbox.tenant) as client:
+        record = client.get_execution_record("support_agent", record_id)
+        question = client.get_execution_result("support_agent", record_id).parameters["question"]
+    expect(page.get_by_text(re.compile(r"revision \d+ · \d+ steps"))).to_be_visible()  # the page finished drawing
     page.get_by_role("button", name="Open in draft editor").click()
     expect(page.get_by_role("heading", name="Test a draft")).to_be_visible()
-    expect(draft_status(page)).to_contain_text("Stored draft of rev 1")
+    expect(draft_status(page)).to_contain_text(f"Stored draft of rev {record.agent_revision}")
+    expect(page.get_by_text(f"Opened from record {record_id} (rev {record.agent_revision})")).to_be_visible()
+    base = page.get_by_test_id("stSelectbox").filter(has_text="Base revision").get_by_role("combobox")
+    expect(base).to_have_value(re.compile(f"^rev {record.agent_revision}\\b"))
     page.get_by_role("tab", name="Parameters").click()
-    expect(page.get_by_role("textbox", name="Question *", exact=True)).to_have_value("Newest record question")
+    expect(page.get_by_role("textbox", name="Question *", exact=True)).to_have_value(question)
     screenshot(page, "record-in-draft-editor")
