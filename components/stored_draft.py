@@ -21,13 +21,14 @@ import streamlit as st
 
 from components import state
 from components.connection import Connection, connection_fingerprint
-from components.draft_editor import CURRENT, DraftState, load_base
+from components.draft_editor import BASE, CURRENT, DraftState, load_base
 from components.revision_picker import revision_select, revision_widget_key
 from components.safe import md
 from fruxon_playground.api import FruxonError
 from fruxon_playground.api.models import AgentDraft, ExecutionRecord
 from fruxon_playground.contract.secrets import mask_secrets
 from fruxon_playground.drafts import (
+    TEMPLATES,
     OpenedDraft,
     RunDraftSource,
     draft_fingerprint,
@@ -139,6 +140,30 @@ def _open(conn: Connection, load: Any, *, missing: str = "") -> None:
         return
     adopt(conn, conn.agent or "", opened)
     st.rerun()
+
+
+def complete_flowless_draft(conn: Connection) -> None:
+    """History's "Re-run" hands the editor a run's request as sent; a pinned-revision run or a
+    stored-draft run sent no flow. The first opens as its revision's flow with its parameters."""
+    base = st.session_state.get(BASE)
+    if not isinstance(base, dict) or isinstance(base.get("flow"), dict):
+        return
+    source = draft_source_of_run(base, None)
+    if source.revision is not None and conn.agent:
+        try:
+            with conn.client() as client:
+                opened = open_revision(client, conn.agent, source.revision, source.parameters)
+        except (FruxonError, ValueError) as exc:
+            load_base(next(iter(TEMPLATES.values())).request)
+            st.error(f"Could not open rev {source.revision}'s flow: {md(exc)}")
+            return
+        else:
+            adopt(conn, conn.agent, opened, origin=f"Re-run of rev {source.revision}: its flow with the run's "
+                                                    "parameters. Run it inline, or save and run it on the server.")
+            st.session_state[revision_widget_key(conn, conn.agent, "draft")] = source.revision
+            return
+    load_base(next(iter(TEMPLATES.values())).request)
+    st.info("That run sent no flow (it ran the draft stored on the server): open the stored draft to see it.")
 
 
 # -- saving ------------------------------------------------------------------------------------

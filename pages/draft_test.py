@@ -12,6 +12,7 @@ from components.draft_editor import draft_editor, draft_sources
 from components.run_view import RunView, start_run
 from components.safe import md
 from components.stored_draft import (
+    complete_flowless_draft,
     open_from_server,
     resolve_conflict,
     stored_draft_snippet,
@@ -33,6 +34,7 @@ handle = page_run(PAGE, conn.agent, frozenset({"test", "stream_test"}))
 busy = handle is not None and not handle.finished
 editor_col, run_col = st.columns(2, gap="large")
 with editor_col:
+    complete_flowless_draft(conn)
     open_from_server(conn)
     draft_sources(handle.request if handle is not None and "flow" in handle.request else None)
     status = st.container()

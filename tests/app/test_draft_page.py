@@ -16,7 +16,7 @@ from fruxon_playground.api import FruxonClient
 from fruxon_playground.drafts import TEMPLATES
 from fruxon_playground.runs import RunHandle, RunKind
 from fruxon_playground.settings import ConnectionSettings
-from tests.app.test_pages import button, instant_sandbox, markdown_text, page_text, start, text_area
+from tests.app.test_pages import ROOT, button, instant_sandbox, markdown_text, page_text, start, text_area
 
 __all__ = ["instant_sandbox"]  # the autouse fixture of test_pages, for these tests too
 
@@ -219,3 +219,18 @@ def test_open_in_draft_editor_takes_an_inline_drafts_own_flow_and_refuses_a_stor
     at, switched = open_run_app(shared_sandbox, stored_run, monkeypatch)
     refused = button(at, "Open in draft editor")
     assert refused.disabled and "stored on the server" in refused.help and not switched
+
+
+def test_a_rerun_of_a_revision_run_opens_that_revisions_flow_with_its_parameters() -> None:
+    at = start()
+    request = {"baseRevision": 2, "parameters": {"question": "Can I export my data?"}}
+    # What History's "Re-run" hands the draft editor for a pinned-revision run: the request as sent.
+    at.session_state[draft_editor.BASE] = at.session_state[draft_editor.CURRENT] = request
+    at.session_state[draft_editor.VERSION] = 7
+    at.switch_page(str(ROOT / "pages/draft_test.py")).run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert "Customer question: {{param.question}}" in step_config(at, "answer").value
+    assert text_area(at, "Question *").value == "Can I export my data?"
+    assert "Stored draft of rev 2" in status_line(at)
+    assert next(s for s in at.selectbox if s.label == "Base revision").value == 2
+    assert any("Re-run of rev 2" in c.value for c in at.caption)
