@@ -161,6 +161,12 @@ def test_a_remote_record_opens_in_the_draft_editor_with_its_parameters(page: Pag
         client.test("support_agent", {"baseRevision": 1, "parameters": {"question": "A recorded question"}})
     open_page(page, f"{app.url}/remote_runs", "Remote runs")
     pick_agent(page, "support_agent")
+    main = page.get_by_test_id("stMain")
+    main.get_by_text("TEST", exact=True).click()  # origin: the pinned run above is a TEST record of rev 1
+    revision = main.get_by_role("textbox", name="Revision", exact=True)
+    revision.fill("1")
+    revision.press("Enter")
+    expect(page.locator("td", has_text="A recorded question").first).to_be_attached()  # the filtered table is in
     first_row(page)
     heading = page.get_by_role("heading", name=re.compile(r"^Record [0-9a-f-]{36}$"))
     record_id = heading.inner_text().split()[-1]
@@ -170,6 +176,7 @@ def test_a_remote_record_opens_in_the_draft_editor_with_its_parameters(page: Pag
     expect(page.get_by_text(re.compile(r"revision \d+ · \d+ steps"))).to_be_visible()  # the page finished drawing
     page.get_by_role("button", name="Open in draft editor").click()
     expect(page.get_by_role("heading", name="Test a draft")).to_be_visible()
+    assert record.agent_revision == 1 and record.origin == "TEST"
     expect(draft_status(page)).to_contain_text(f"Stored draft of rev {record.agent_revision}")
     expect(page.get_by_text(f"Opened from record {record_id} (rev {record.agent_revision})")).to_be_visible()
     base = page.get_by_test_id("stSelectbox").filter(has_text="Base revision").get_by_role("combobox")
