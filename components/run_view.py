@@ -26,6 +26,7 @@ from components.live_panel import (
 )
 from components.run_options import continue_session
 from components.run_result import event_log, outcome_banner, summary, trace_section
+from components.stored_draft import open_in_draft_editor
 from components.url_state import live_runs, show_run
 from fruxon_playground.contract import mask_secrets
 from fruxon_playground.runs import Phase, RunContext, RunHandle, RunKind, RunRecorder, RunSnapshot
@@ -115,6 +116,8 @@ class RunView:
             st.button("Continue this conversation", icon=":material/forum:", key=f"{self.key}.continue",
                       on_click=continue_session, args=(self.session_prefix, state_.session_id),
                       help="The next run of this agent sends this run's session id")
+        if state_.phase.is_final:
+            open_in_draft_editor(run)
         recorder_error = getattr(getattr(run, "recorder", None), "last_error", None)
         if recorder_error:
             st.warning("This run could not be saved to History: " + recorder_error)

@@ -109,6 +109,10 @@ def to_python_sdk(spec: RequestSpec) -> str:
             extra = "# `mode` has no SDK argument; the server default applies.\n" if spec.body.get("mode") else ""
             return head + extra + f"result = client.execute({call})\nprint(result.response)\n"
         return head + f"for event in client.stream({call}):\n    print(event.event, event.data)\n"
+    if spec.body.get("flow") is None and int(spec.body.get("baseRevision") or 0) > 0:
+        return head + (f"# fruxon SDK 2.x has no call that runs a chosen published revision (execute_revision was\n"
+                       f"# removed in 2.0). The curl and httpx tabs send what the playground sends: :{spec.action}\n"
+                       f"# with baseRevision {int(spec.body['baseRevision'])} and no flow.\n")
     # SDK 2.x no longer takes an inline flow: it runs the draft stored on the server.
     run_body = {k: spec.body[k] for k in ("parameters", "attachments", "sessionId", "mode") if spec.body.get(k) is not None}
     method = "stream_test" if spec.action == "streamTest" else "test"
@@ -118,6 +122,22 @@ def to_python_sdk(spec: RequestSpec) -> str:
         "# The SDK runs the draft stored on the server (save it first with client.put_draft);\n"
         "# an inline flow like the playground's can only be sent with the httpx snippet.\n"
         + loop.format(agent=spec.agent, rev=int(spec.body.get("baseRevision") or 0), body=run_body)
+    )
+
+
+def to_python_sdk_stored_draft(base_url: str, tenant: str, agent: str, base_revision: int, head: dict[str, Any],
+                               body: dict[str, Any], *, if_match: int | None, streamed: bool) -> str:
+    """The official SDK doing what the draft page's stored-draft buttons do: save the head with
+    If-Match, then run the stored draft (`draft:streamTest` / `draft:test`) of that exact version."""
+    call = "stream_test" if streamed else "test"
+    show = ("for event in run:\n    print(event.event, event.data)\n" if streamed else "print(run.response)\n")
+    return (
+        "import json\nimport os\n\nfrom fruxon import FruxonClient\n\n"
+        f'client = FruxonClient(token=os.environ["FRUXON_API_KEY"], workspace={tenant!r}, base_url={base_url.rstrip("/")!r})\n'
+        f"head = json.loads({json.dumps(head, indent=2, ensure_ascii=False)!r})\n"
+        "# A stale version raises StaleDraftError (409): someone saved in between; reload and decide.\n"
+        f"saved = client.put_draft({agent!r}, {base_revision}, head, if_match={if_match!r})\n"
+        f"run = client.{call}({agent!r}, {base_revision}, {body!r}, if_match=saved[\"version\"])\n" + show
     )
 
 

@@ -7,9 +7,9 @@ from components.agent_info import load_agent, load_environments, load_parameters
 from components.connection import known_agents, require_agent
 from components.copy_as import copy_as, paste_curl
 from components.execute_form import curl_applier, execute_form, form_prefix
+from components.revision_picker import execute_page_run, pick_revision
 from components.run_view import RunView, server_field_errors, start_run
 from components.safe import md
-from components.url_state import page_run
 
 PAGE = "execute"
 state.require_app("pages/execute.py")
@@ -27,19 +27,21 @@ if agent.description:
 if not agent.current_revision:
     st.warning("This agent has never been deployed, so :execute and :stream answer 404. Use “Test a draft” instead.")
 
-metadata, schema_error = load_parameters(conn, agent.id, agent.current_revision or 0)
+revision = pick_revision(conn, agent)  # the deployed revision unless another is chosen
+metadata, schema_error = load_parameters(conn, agent.id, revision.number)
 if schema_error:
     st.caption(f"No parameter schema ({md(schema_error)}); edit the parameters as JSON.")
 
-run = page_run(PAGE, agent.id, frozenset({"execute", "stream"}))
+run = execute_page_run(PAGE, agent.id)
 busy = run is not None and not run.finished
 form_col, run_col = st.columns([5, 6], gap="large")
 with form_col:
     paste_curl("execute.curl", curl_applier(conn, known_agents(conn.settings)))
     form = execute_form(conn, metadata, load_environments(conn), busy=busy, server_errors=server_field_errors(run))
-    copy_as(conn, "execute", form.request)
+    copy_as(conn, *revision.snippet(form.request))
 if form.run is not None and form.request is not None:
-    start_run(conn, form.run, agent.id, form.request, state.EXEC_RUN, page=PAGE)
+    kind, request = revision.pin(form.run, form.request)
+    start_run(conn, kind, agent.id, request, state.EXEC_RUN, page=PAGE)
     st.rerun()  # draw the form again with Run and Stream disabled while the run runs
 
 with run_col:

@@ -20,8 +20,10 @@ from components.remote_runs import (
 )
 from components.run_result import trace_section
 from components.safe import md
+from components.stored_draft import open_record_in_draft_editor
 from fruxon_playground.analytics import records_frame
 from fruxon_playground.api import FruxonError
+from fruxon_playground.api.models import ExecutionRecord
 
 REFRESH_HELP = "Read the records again: new runs show up, and the selection starts over."
 
@@ -81,6 +83,7 @@ if not rows:
 record = frame.iloc[rows[0]]
 st.subheader("Trace", anchor=False)
 st.caption(record_caption(record, environments))
+open_record_in_draft_editor(conn, ExecutionRecord.model_validate(items[rows[0]]))
 try:
     trace = record_trace(conn, str(record["id"]), stamp=stamp)
 except FruxonError as exc:

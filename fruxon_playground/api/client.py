@@ -21,6 +21,7 @@ from fruxon_playground.api import errors as err
 from fruxon_playground.api._streaming import EventStream
 from fruxon_playground.api.models import (
     Agent,
+    AgentDraft,
     AgentRevision,
     AgentRevisionSummary,
     Approval,
@@ -219,6 +220,23 @@ class FruxonClient:
     def get_revision(self, agent: str, revision: int) -> AgentRevision:
         """One revision's definition, flow and parameters; NotFoundError when it does not exist."""
         return AgentRevision.model_validate(self._get(f"agents/{_seg(agent)}/revisions/{_seg(revision)}"))
+
+    # -- stored drafts (contract §4.6, E7) ---------------------------------------------------------
+    def get_draft(self, agent: str, revision: int | str) -> AgentDraft | None:
+        """The draft stored for base `revision`; None when there is none (the server answers 204)."""
+        payload = self._get(f"agents/{_seg(agent)}/revisions/{_seg(revision)}/draft")
+        return AgentDraft.model_validate(payload) if payload else None
+
+    def put_draft(self, agent: str, revision: int | str, head: dict[str, Any], *,
+                  if_match: int | None = None) -> AgentDraft:
+        """Store `head` as the draft of base `revision`; the answer carries the new `version`.
+
+        With `if_match` the server refuses (409, `ConflictError` with `current_version`) when the
+        stored draft is no longer that version. Never retried: a second PUT could overwrite."""
+        headers = {"If-Match": str(if_match)} if if_match is not None else None
+        response = self._send("PUT", f"agents/{_seg(agent)}/revisions/{_seg(revision)}/draft", json=head,
+                              headers=headers, retry=False)
+        return AgentDraft.model_validate(response.json())
 
     # -- runs (never retried) ----------------------------------------------------------------------
     @staticmethod

@@ -120,6 +120,12 @@ class MethodNotAllowedError(FruxonAPIError):
 class ConflictError(FruxonAPIError):
     """409: a stale draft version, or a run already in a terminal state."""
 
+    @property
+    def current_version(self) -> int | None:
+        """The stored draft's version when a stale `If-Match` was refused (`currentVersion`), if said."""
+        value = self.problem.get("currentVersion")
+        return value if isinstance(value, int) and not isinstance(value, bool) else None
+
 
 class RateLimitedError(FruxonAPIError):
     """429: slow down; `retry_after` says for how many seconds."""

@@ -547,3 +547,20 @@ class AgentRevision(AgentRevisionSummary):
                 "integrationSlots": self.integration_slots, "integrationBindings": self.integration_bindings,
                 "assets": [{"id": a["id"]} for a in self.assets if isinstance(a, dict) and a.get("id")],
                 "slots": self.slots}
+
+
+# -- stored drafts (contract §4.6, E7) ---------------------------------------------------------
+class AgentDraft(WireModel):
+    """`GET`/`PUT agents/{agent}/revisions/{rev}/draft`: the draft stored for one base revision.
+
+    `version` is what the next `If-Match` names; `head_data` is the SDK 2.x draft payload
+    (`definition`, `parametersMetadata`, `assets`, …)."""
+
+    agent_id: str | None = None
+    base_revision: int | None = None
+    version: int = 0
+    history_cursor: int | None = None
+    can_undo: bool | None = None
+    can_redo: bool | None = None
+    updated_at: int | None = None
+    head_data: dict[str, Any] = {}
