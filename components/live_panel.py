@@ -172,7 +172,9 @@ class LivePanel:
 
     def draw(self) -> RunSnapshot:
         snapshot = self.handle.snapshot()
-        stats_col, stop_col = st.columns([5, 2], vertical_alignment="center")
+        # The finished view (components/run_view.py) has the same two containers, status then answer: when
+        # the run ends, the answer's blocks keep their place and the Stop button goes at once.
+        stats_col, stop_col = st.container().columns([5, 2], vertical_alignment="center")
         self._stats = stats_col.empty()
         self._stats.markdown(stats_line(snapshot, streamed=self.streamed))
         if not snapshot.finished:

@@ -102,8 +102,9 @@ class RunView:
 
     def _draw_finished(self, run: RunSource, snapshot: RunSnapshot) -> None:
         state_ = snapshot.state
-        # Same shape as the live panel (status row, then the answer in a container): when a live run
-        # ends, its answer's blocks keep their place instead of collapsing and being drawn again.
+        # Same shape as the live panel (components/live_panel.py): a container with the status, then
+        # one with the answer. When a live run ends, the answer's blocks keep their place instead of
+        # collapsing and being drawn again.
         with st.container():
             st.markdown(stats_line(snapshot, streamed=run.kind.streamed))
             tenant = self.conn.settings.tenant if self.conn else ""
