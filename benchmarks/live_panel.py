@@ -233,7 +233,7 @@ def toggle_json(page: Any) -> float:
 
 
 def measure_click(page: Any, app: App, *, streaming: bool) -> float:
-    open_bench(page, app, 2000, 2000 * 60)
+    open_bench(page, app, 2000, 2000 * 30)
     if not streaming:
         return toggle_json(page)
     page.evaluate(OBSERVER)
@@ -250,7 +250,7 @@ def measure_click(page: Any, app: App, *, streaming: bool) -> float:
 
 
 def measure_stop(page: Any, app: App, rate: int) -> tuple[float, float | None]:
-    open_bench(page, app, rate, rate * 120)
+    open_bench(page, app, rate, rate * 30)
     page.get_by_role("button", name="Stream").click()
     status(page, "Running").wait_for(timeout=30_000)
     page.wait_for_timeout(1500)
