@@ -15,6 +15,8 @@ app's own process; data files in a temporary folder). The sandbox's `stream_benc
 - click: "Edit as JSON" toggled during a 2,000 ev/s stream until the JSON field shows, against the
   same click on an idle page (interleaved).
 - Stop: click → the panel shows "Stopped", and click → the sandbox recorded the disconnect.
+  Clicks are timed from the moment the page got them (a capturing listener), not from when
+  Playwright was asked to click.
 
 `--against DIR` runs a second copy of the app from another checkout (e.g. `git archive <commit>`
 unpacked) in the same run, interleaved with this one, and prints this/that ratios.
@@ -57,7 +59,7 @@ OBSERVER = r"""
   const status = /(Connecting|Running|Completed|Stopped|Failed|Interrupted)\s*·\s*[\d.]+ m?s/;
   const order = {Connecting: 0, Running: 1, Completed: 2, Stopped: 2, Failed: 2, Interrupted: 2};
   const bench = window.__bench = {seen: new Map(), waitingAfterText: 0, statusBack: 0, shrinks: 0,
-                                  phases: [], longest: 0, stop: false};
+                                  phases: [], phaseAt: {}, longest: 0, stop: false};
   new MutationObserver(records => {
     const now = Date.now();
     const touched = new Set();
@@ -91,6 +93,7 @@ OBSERVER = r"""
       if (m[1] !== last) {
         if (last !== undefined && order[m[1]] < order[last]) bench.statusBack++;
         bench.phases.push(m[1]);
+        bench.phaseAt[m[1]] = bench.phaseAt[m[1]] || Date.now();
       }
       break;
     }
@@ -101,7 +104,10 @@ OBSERVER = r"""
 """
 RESULT = """() => { const b = window.__bench; b.stop = true;
   return {seen: Array.from(b.seen.values()), waitingAfterText: b.waitingAfterText, statusBack: b.statusBack,
-          shrinks: b.shrinks, phases: b.phases}; }"""
+          shrinks: b.shrinks, phases: b.phases, phaseAt: b.phaseAt}; }"""
+# When the button really got the click (Playwright first waits until the target is visible and stable).
+CLICK_CLOCK = """() => { window.__clickedAt = null;
+  document.addEventListener('click', () => { window.__clickedAt = window.__clickedAt || Date.now(); }, true); }"""
 
 
 class App:
@@ -225,10 +231,10 @@ def toggle_json(page: Any) -> float:
     times = []
     for shows in (page.get_by_role("textbox", name="Parameters (JSON object)"),
                   page.get_by_role("textbox", name="Rate", exact=True)):
-        clicked = time.perf_counter()
+        page.evaluate(CLICK_CLOCK)
         toggle.click()
         shows.wait_for(timeout=30_000)
-        times.append(time.perf_counter() - clicked)
+        times.append(page.evaluate("() => Date.now() - window.__clickedAt") / 1000)
     return max(times)
 
 
@@ -251,13 +257,16 @@ def measure_click(page: Any, app: App, *, streaming: bool) -> float:
 
 def measure_stop(page: Any, app: App, rate: int) -> tuple[float, float | None]:
     open_bench(page, app, rate, rate * 30)
+    page.evaluate(OBSERVER)
     page.get_by_role("button", name="Stream").click()
     status(page, "Running").wait_for(timeout=30_000)
     page.wait_for_timeout(1500)
-    clicked = time.time()
+    page.evaluate(CLICK_CLOCK)
     page.get_by_test_id("stMainBlockContainer").get_by_role("button", name="Stop run").click()
     status(page, "Stopped").wait_for(timeout=30_000)
-    shown = time.time() - clicked
+    found = page.evaluate(RESULT)
+    clicked = page.evaluate("() => window.__clickedAt") / 1000
+    shown = found["phaseAt"]["Stopped"] / 1000 - clicked
     record_status, end_ms = "", None
     for _ in range(20):
         record_status, end_ms = app.last_bench_record()

@@ -3,10 +3,10 @@
 How it stays live: the page draws everything, then calls `follow()` last. `follow()` loops on the
 script thread, redrawing a few placeholders every REDRAW_S from a snapshot of the run (the worker
 thread reads the socket): the status line and the text every time, the steps table and the event
-tail at most every SLOW_REDRAW_S (redrawing a table at 16 Hz cost the browser so much that text
-waited behind it: p95 emit→DOM 0.5 s at 20 events/s). Any click reruns the script, which interrupts this loop at its
-next redraw and then re-enters it, so the page stays usable. When the run ends, one `st.rerun()`
-draws the final, complete view (event log, trace, approval controls).
+tail at most every SLOW_REDRAW_S (a table redrawn at 16 Hz kept the browser so busy that text
+waited behind it: p95 emit→DOM 0.5 s at 20 events/s). Any click reruns the script, which
+interrupts this loop at its next redraw and then re-enters it, so the page stays usable. When the
+run ends, one `st.rerun()` draws the final, complete view (event log, trace, approval controls).
 
 Agent output, tool payloads and step names are untrusted: they go through `st.text`, `st.json`,
 `st.code` or dataframes, never markdown or HTML.
