@@ -18,11 +18,15 @@ app's own process; data files in a temporary folder). The sandbox's `stream_benc
   Clicks are timed from the moment the page got them (a capturing listener), not from when
   Playwright was asked to click.
 
+First, without a browser: folding N stamped text events the way the run handle does (one
+`fold_all` per ~60 ms batch) against folding them one by one (what it did before; every chunk
+copied the whole answer).
+
 `--against DIR` runs a second copy of the app from another checkout (e.g. `git archive <commit>`
 unpacked) in the same run, interleaved with this one, and prints this/that ratios.
 
     .venv/bin/python benchmarks/live_panel.py [--rates 20,100,500,2000] [--seconds 3] [--repeats 5]
-                                              [--clicks 5] [--stops 5] [--against DIR]
+                                              [--clicks 5] [--stops 5] [--fold 6000,20000] [--against DIR]
 """
 
 from __future__ import annotations
@@ -276,6 +280,35 @@ def measure_stop(page: Any, app: App, rate: int) -> tuple[float, float | None]:
     return shown, (end_ms / 1000 - clicked if record_status == "CANCELLED" and end_ms else None)
 
 
+def fold_figures(sizes: list[int], repeats: int) -> None:
+    from fruxon_playground.api.events import parse_event
+    from fruxon_playground.api.sse import ServerSentEvent
+    from fruxon_playground.runs.fold import Received, RunState, fold, fold_all
+
+    print("fold of N text events (2,000/s, handle batches of 120): ms, median of "
+          f"{repeats} (min–max)")
+    for size in sizes:
+        items = [Received(parse_event(ServerSentEvent("text", f'{{"chunk":"⟦{i}:1796094925141⟧ "}}')), i * 0.5)
+                 for i in range(size)]
+        batched: list[float] = []
+        one_by_one: list[float] = []
+        for _ in range(repeats + 1):  # the first round warms up
+            start = time.perf_counter()
+            state = RunState()
+            for at in range(0, size, 120):
+                state = fold_all(items[at:at + 120], state)
+            batched.append(time.perf_counter() - start)
+            start = time.perf_counter()
+            single = RunState()
+            for item in items:
+                single = fold(single, item)
+            one_by_one.append(time.perf_counter() - start)
+            assert single == state
+        batched, one_by_one = batched[1:], one_by_one[1:]
+        print(f"  {size:>7} events: batched {spread(batched, 1000)}, one by one {spread(one_by_one, 1000)}, "
+              f"ratio {statistics.median(one_by_one) / statistics.median(batched):.1f}×")
+
+
 def spread(values: list[float], scale: float = 1.0) -> str:
     if not values:
         return "—"
@@ -321,9 +354,14 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--clicks", type=int, default=5, help="click timings during a stream (and idle)")
     parser.add_argument("--stops", type=int, default=5, help="Stop timings at 50 and at 2,000 ev/s")
+    parser.add_argument("--fold", default="6000,20000", help="event counts for the fold figures ('' to skip)")
     parser.add_argument("--against", type=Path, help="another checkout of the app, measured interleaved")
     args = parser.parse_args()
-    rates = [int(r) for r in args.rates.split(",")]
+    rates = [int(r) for r in args.rates.split(",") if r]
+    if args.fold:
+        fold_figures([int(n) for n in args.fold.split(",")], args.repeats)
+    if not (rates or args.clicks or args.stops):
+        return
 
     from playwright.sync_api import sync_playwright
 
