@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import re
+import shutil
 import sqlite3
 import statistics
 import subprocess
@@ -156,6 +157,7 @@ class App:
         except subprocess.TimeoutExpired:
             self.process.kill()
         self._log.close()
+        shutil.rmtree(self.data, ignore_errors=True)
 
 
 @dataclass
