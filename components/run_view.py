@@ -103,11 +103,16 @@ class RunView:
 
     def _draw_finished(self, run: RunSource, snapshot: RunSnapshot) -> None:
         state_ = snapshot.state
-        st.markdown(stats_line(snapshot, streamed=run.kind.streamed))
-        tenant = self.conn.settings.tenant if self.conn else ""
-        outcome_banner(snapshot, tenant=tenant, agent=run.agent, action=run.kind.action)
-        for block in split_blocks(state_.text) if state_.text else []:
-            st.text(block)
+        # Same shape as the live panel (components/live_panel.py): a container with the status, then
+        # one with the answer. When a live run ends, the answer's blocks keep their place instead of
+        # collapsing and being drawn again.
+        with st.container():
+            st.markdown(stats_line(snapshot, streamed=run.kind.streamed))
+            tenant = self.conn.settings.tenant if self.conn else ""
+            outcome_banner(snapshot, tenant=tenant, agent=run.agent, action=run.kind.action)
+        with st.container():
+            for block in split_blocks(state_.text) if state_.text else []:
+                st.text(block)
         if state_.phase is Phase.WAITING_FOR_HUMAN and isinstance(run, RunHandle) and self.conn is not None:
             approval_controls(self.conn, run, snapshot, key=self.key)
         if state_.failure is None or state_.health.event_count:

@@ -362,7 +362,26 @@ def _tools_in_trace(trace: Mapping[str, Any]) -> Iterable[ToolCard]:
 
 
 def fold_all(received: Iterable[Received], state: RunState | None = None) -> RunState:
+    """`fold` over every event, in order. Same result as folding one by one, but a run of text
+    events costs one string join: appending each chunk to the answer copies the whole answer, so
+    one by one is quadratic (60k chunks of a 1.3 MB answer: 90 s; joined: under a second)."""
     state = state or RunState()
+    texts: list[Received] = []  # consecutive text events, not folded yet
     for item in received:
+        if isinstance(item.event, ev.TextEvent) and not state.phase.is_final:
+            texts.append(item)  # text never ends a run, so the phase stays non-final
+            continue
+        if texts:
+            state, texts = _fold_texts(state, texts), []
         state = fold(state, item)
-    return state
+    return _fold_texts(state, texts) if texts else state
+
+
+def _fold_texts(state: RunState, items: list[Received]) -> RunState:
+    """`fold` of consecutive text events on a running (non-final) state, in one step."""
+    health = state.health
+    for item in items:
+        health = _health(health, item.t_ms, True)
+    chunks = "".join(item.event.chunk for item in items if isinstance(item.event, ev.TextEvent))
+    counts = _with(state.counts, ev.TextEvent.event, state.counts.get(ev.TextEvent.event, 0) + len(items))
+    return replace(state, counts=counts, health=health, phase=Phase.RUNNING, text=state.text + chunks)

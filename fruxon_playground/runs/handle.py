@@ -24,7 +24,7 @@ from fruxon_playground.api.sse import ServerSentEvent
 from fruxon_playground.contract import is_waiting_for_human, normalize_enum
 from fruxon_playground.contract.enums import TERMINAL_RECORD_STATUSES
 from fruxon_playground.runs import lifecycle as lc
-from fruxon_playground.runs.fold import Phase, Received, RunState, fold
+from fruxon_playground.runs.fold import Phase, Received, RunState, fold_all
 
 if TYPE_CHECKING:
     from fruxon_playground.runs.record import RunRecorder
@@ -141,9 +141,7 @@ class RunHandle:
     # -- reading ----------------------------------------------------------------------------------
     def snapshot(self) -> RunSnapshot:
         with self._lock:
-            state = self._state
-            for item in self._received[self._folded:]:
-                state = fold(state, item)
+            state = fold_all(self._received[self._folded:], self._state)  # one join per batch of text
             self._state, self._folded = state, len(self._received)
             received = tuple(self._received)
             ended = self._ended_at

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import random
 from pathlib import Path
 
 from fruxon_playground.api import events as ev
@@ -158,3 +160,37 @@ def test_lifecycle_events_round_trip_through_their_saved_form() -> None:
                  lc.RecordResumed("COMPLETED", response="x", trace={"traces": []})):
         assert lc.parse_run_event(item.event, item.raw) == item
     assert isinstance(lc.parse_run_event("playground.ended", "{broken"), lc.StreamEnded)
+
+
+def test_fold_all_gives_what_folding_one_by_one_gives_however_the_events_are_batched() -> None:
+    # fold_all joins runs of text events (one copy of the answer per batch, not per chunk): the
+    # result must be the same state, health and counts included, for any mix and any batching.
+    rng = random.Random(8)
+    kinds = [("text", '{"chunk":"a "}'), ("text", '{"chunk":"\\n\\nb"}'), ("heartbeat", "{}"),
+             ("step_trace", '{"id":"s","type":"LLM_STEP","startTime":1}'), ("usage", '{"inputTokens":3}'),
+             ("text", '{"chunk":"late?'), ("done", '{"status":"COMPLETED"}'), ("error", '{"message":"x"}')]
+    for _ in range(300):
+        items, t = [], 0.0
+        for _ in range(rng.randint(0, 40)):
+            t += rng.choice([0.0, 1.0, 2500.0])
+            if rng.random() < 0.03:
+                items.append(Received(lc.StreamEnded("stopped", "Stopped by you."), t))
+            else:
+                items.append(Received(event(*rng.choice(kinds)), t))
+        one_by_one = RunState()
+        for item in items:
+            one_by_one = fold(one_by_one, item)
+        assert fold_all(items) == one_by_one
+        batched, start = RunState(), 0
+        while start < len(items):
+            end = start + rng.randint(1, 7)
+            batched, start = fold_all(items[start:end], batched), end
+        assert batched == one_by_one
+
+
+def test_a_long_answer_keeps_every_chunk_in_order() -> None:
+    chunks = [f"⟦{i}⟧ " for i in range(20_000)]
+    items = [Received(event("text", json.dumps({"chunk": c})), float(i)) for i, c in enumerate(chunks)]
+    state = fold_all(items)
+    assert state.text == "".join(chunks)
+    assert state.counts["text"] == 20_000 and state.health.event_count == 20_000 and state.phase is Phase.RUNNING
