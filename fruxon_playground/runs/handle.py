@@ -167,8 +167,12 @@ class RunHandle:
 
     def _keep_saved(self) -> None:
         self._save()
-        while not self._finished.wait(SAVE_EVERY_S):
+        pause = SAVE_EVERY_S
+        while not self._finished.wait(pause):
+            started = time.monotonic()
             self._save(progress=True)
+            # A long run's save grows with its events: keep saving below ~5 % of the time.
+            pause = max(SAVE_EVERY_S, 20 * (time.monotonic() - started))
 
     def _save(self, *, progress: bool = False) -> None:
         if self.recorder is None:
