@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from fruxon_playground.runs.record import RunRecorder
 
 SAVE_EVERY_S = 2.0  # progress saves double as the heartbeat other replicas read
+MAX_SAVE_PAUSE_S = 10.0  # well inside the store's 30 s before a silent run counts as interrupted
 FOLLOW_POLL_S = 0.5
 FOLLOW_TIMEOUT_S = 600.0
 
@@ -172,7 +173,7 @@ class RunHandle:
             started = time.monotonic()
             self._save(progress=True)
             # A long run's save grows with its events: keep saving below ~5 % of the time.
-            pause = max(SAVE_EVERY_S, 20 * (time.monotonic() - started))
+            pause = min(MAX_SAVE_PAUSE_S, max(SAVE_EVERY_S, 20 * (time.monotonic() - started)))
 
     def _save(self, *, progress: bool = False) -> None:
         if self.recorder is None:
