@@ -29,7 +29,8 @@ navigation = st.navigation(
     }
 )
 if st.session_state.get(RETURN_TO):
-    st.switch_page(st.session_state.pop(RETURN_TO))
+    page, params = st.session_state.pop(RETURN_TO)
+    st.switch_page(page, query_params=params)
 adopt_agent_from_url()
 st.session_state[CONNECTION] = connection = connection_sidebar()
 publish_agent(connection.agent if connection else None)

@@ -130,5 +130,5 @@ def runs_frame(runs: list[RunSummary]) -> pd.DataFrame:
 def saved_run_caption(run: SavedRun) -> str:
     """Where and when a saved run ran, escaped (agent ids, URLs and tenants are untrusted)."""
     when = pd.Timestamp(run.created_at_ms, unit="ms", tz="UTC").strftime("%Y-%m-%d %H:%M UTC")
-    return " · ".join([when, md(run.agent_id, limit=80), f":{run.kind}", md(run.base_url or "", limit=120),
+    return " · ".join([run.kind, md(run.agent_id, limit=80), run.status, when, md(run.base_url or "", limit=120),
                        f"tenant {md(run.tenant or '—', limit=80)}"])

@@ -72,8 +72,9 @@ def require_app(page_path: str) -> None:
     marks each run it starts; the page consumes the mark, so a stale one never counts.
     """
     if not st.session_state.pop(ENTERED_VIA_APP, False):
-        st.session_state[RETURN_TO] = page_path
-        st.switch_page("app.py")
+        # The way back keeps the URL's parameters: a share link opened cold must still name its run.
+        st.session_state[RETURN_TO] = (page_path, st.query_params.to_dict())
+        st.switch_page("app.py", query_params=st.query_params.to_dict())
 
 # Environments and Remote runs: API reads are cached per connection for a short time. The stamp is
 # when the current reads started (ms): part of every cache key and the end of every time window, so

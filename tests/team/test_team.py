@@ -38,7 +38,7 @@ def run_echo(page: Page, team: Team, message: str) -> None:
     fill_parameter(page, "Message *", message)
     page.get_by_role("button", name="Run", exact=True).click()
     expect(status(page, "Completed")).to_be_visible(timeout=RUN_TIMEOUT)
-    expect(page.get_by_role("heading", name="Trace")).to_be_visible()  # drawn by the rerun that saves the run
+    expect(page.get_by_role("tab", name="Trace")).to_be_visible()
 
 
 def share_link_of_first_run(page: Page) -> str:
@@ -71,10 +71,7 @@ def test_a_run_saved_through_replica_a_opens_by_share_link_through_replica_b(pla
 
     b = through(playwright_browser, team, "app2")
     try:
-        # A share link as the very first page a fresh process serves still lands on the plain History
-        # list (issue 9, the lead's part): let replica B serve one page first.
-        open_page(b, team.proxy_url, "Execute agent")
-        b.goto(link)
+        b.goto(link)  # the very first page replica B serves to this browser
         expect(b.get_by_text("A shared run, read-only")).to_be_visible(timeout=30_000)
         expect(b.get_by_text("hello across replicas").first).to_be_visible()
         expect(b.get_by_text(re.compile(r"execute · echo_agent · completed"))).to_be_visible()
@@ -85,9 +82,6 @@ def test_a_run_saved_through_replica_a_opens_by_share_link_through_replica_b(pla
     assert after_b["app2"] > after_a["app2"] and after_b["app1"] == after_a["app1"]  # all of it on replica B
 
 
-@pytest.mark.xfail(strict=False, reason="History lists the runs of one Streamlit session (components/state.py "
-                   "OWNER, a new id per page load) until the browser-kept owner of issue 9 lands in the lead's part; "
-                   "share links already work across replicas (the test above).")
 def test_a_run_saved_through_replica_a_is_listed_through_replica_b(playwright_browser: Browser, team: Team) -> None:
     page = through(playwright_browser, team, "app1")
     try:
@@ -117,13 +111,12 @@ def test_a_run_left_running_by_a_dead_replica_opens_interrupted_with_its_events(
 
     b = through(playwright_browser, team, "app2")
     try:
-        open_page(b, team.proxy_url, "Execute agent")  # see the test above: not the first page of the process
         b.goto(f"{team.proxy_url}/history?run={left.id}")
         expect(b.get_by_text("A shared run, read-only")).to_be_visible(timeout=30_000)
         expect(b.get_by_text(re.compile(r"stream · echo_agent · interrupted"))).to_be_visible()
         expect(b.get_by_text(INTERRUPTED_ERROR)).to_be_visible()
         expect(b.get_by_text("word0 word1 word2", exact=False).first).to_be_visible()  # the answer so far
-        expect(b.get_by_text("Events (120)")).to_be_visible()
+        expect(b.get_by_role("tab", name="Events (120)")).to_be_visible()
         screenshot(b, "team-interrupted-run")
     finally:
         b.context.close()
@@ -133,9 +126,6 @@ def test_a_run_left_running_by_a_dead_replica_opens_interrupted_with_its_events(
     assert row[0] == "interrupted" and row[1] == INTERRUPTED_ERROR and row[2] > then + 50_000 and row[3] == 120
 
 
-@pytest.mark.xfail(strict=False, reason="Needs the lead's run lifecycle (issues 9/11): the run handle saves a "
-                   "running run with its events periodically and heartbeats; today a run is saved only when it ends, "
-                   "so a replica killed mid-stream leaves nothing behind.")
 def test_killing_a_replica_mid_stream_leaves_the_run_interrupted_with_its_events(playwright_browser: Browser,
                                                                                 fresh_team: Team) -> None:
     page = through(playwright_browser, fresh_team, "app1")
@@ -144,7 +134,7 @@ def test_killing_a_replica_mid_stream_leaves_the_run_interrupted_with_its_events
         pick_agent(page, "echo_agent")
         fill_parameter(page, "Message *", "a long answer please [[sandbox:long]]")
         page.get_by_role("button", name="Stream").click()
-        expect(status(page, "Streaming")).to_be_visible(timeout=RUN_TIMEOUT)
+        expect(status(page, "Running")).to_be_visible(timeout=RUN_TIMEOUT)
         time.sleep(2.0)
         os.kill(int(fresh_team.replica_pid_files["app1"].read_text()), signal.SIGKILL)
     finally:
