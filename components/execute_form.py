@@ -77,7 +77,7 @@ def execute_form(
     if not metadata:
         st.caption("This agent declares no parameters; you can still send any JSON object.")
     json_problem = form.draw(field_errors=parameter_field_errors(field_errors))
-    with st.expander(f"Attachments ({len(st.session_state[attachments_key])})",
+    with st.expander(f"Attachments ({len(st.session_state[attachments_key])})", key=f"{prefix}.attachments_open",
                      expanded=bool(st.session_state[attachments_key])):
         attachments = attachments_editor(attachments_key, conn)
     options = run_options(prefix, environments=environments, server_errors=field_errors)

@@ -162,7 +162,7 @@ def test_a_remote_record_opens_in_the_draft_editor_with_its_parameters(page: Pag
     open_page(page, f"{app.url}/remote_runs", "Remote runs")
     pick_agent(page, "support_agent")
     main = page.get_by_test_id("stMain")
-    main.get_by_text("TEST", exact=True).click()  # origin: the pinned run above is a TEST record of rev 1
+    main.get_by_text("Test", exact=True).click()  # origin: the pinned run above is a TEST record of rev 1
     revision = main.get_by_role("textbox", name="Revision", exact=True)
     revision.fill("1")
     revision.press("Enter")

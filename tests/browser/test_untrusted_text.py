@@ -146,7 +146,7 @@ def test_every_surface_shows_the_payload_as_text(playwright_browser, hostile) ->
         assert_inert(page, server)
         page.goto(f"{app.url}/history?run=" + "[x](http://" + server.host + "/leak-link)![i](http://"
                   + server.host + "/leak.png)")
-        expect(page.get_by_text("No saved run has the id", exact=False).first).to_be_visible()
+        expect(page.get_by_text("is not a run id", exact=False).first).to_be_visible()
         assert_inert(page, server)
         screenshot(page, "untrusted-history-param")
         assert dialogs == []
