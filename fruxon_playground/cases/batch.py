@@ -37,6 +37,7 @@ from fruxon_playground.runs.record import RunContext, RunRecorder, RunSaver
 DEFAULT_CONCURRENCY = 4
 MAX_CONCURRENCY = 16
 DEFAULT_RETRY_S = 2.0  # a 429 without Retry-After
+MIN_RETRY_S = 0.05  # "Retry-After: 0" still lets the other lanes' answers arrive first
 MAX_RETRY_S = 120.0
 MAX_RATE_LIMITED = 5  # 429 answers one case may get before it counts as failed
 
@@ -338,7 +339,8 @@ class BatchRunner:
             if (failure is not None and failure.status == 429 and not self._stopping
                     and self._rate_limited[index] < MAX_RATE_LIMITED):
                 self._rate_limited[index] += 1
-                delay = min(max(failure.retry_after or DEFAULT_RETRY_S, 0.05), MAX_RETRY_S)
+                wanted = DEFAULT_RETRY_S if failure.retry_after is None else failure.retry_after
+                delay = min(max(wanted, MIN_RETRY_S), MAX_RETRY_S)
                 self._hold_until = max(self._hold_until, time.monotonic() + delay)
                 self._queue.appendleft(index)
                 self._set(index, status=CaseStatus.WAITING, run_id=None,
