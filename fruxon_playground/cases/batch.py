@@ -108,6 +108,7 @@ class BatchResult:
     ended_at_ms: int | None
     outcomes: tuple[CaseOutcome, ...]
     stopped: bool = False
+    cases: tuple[TestCase, ...] = ()  # the cases as they ran (for an export of exactly this batch)
 
     @property
     def finished(self) -> bool:
@@ -129,14 +130,25 @@ class BatchResult:
     def as_json(self) -> dict[str, Any]:
         return {"id": self.id, "agent": self.agent, "target": dict(self.target), "concurrency": self.concurrency,
                 "startedAtMs": self.started_at_ms, "endedAtMs": self.ended_at_ms, "stopped": self.stopped,
-                "outcomes": [o.as_json() for o in self.outcomes]}
+                "outcomes": [o.as_json() for o in self.outcomes], "cases": [c.as_json() for c in self.cases]}
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> BatchResult:
         return cls(id=str(data["id"]), agent=str(data.get("agent") or ""), target=dict(data.get("target") or {}),
                    concurrency=int(data.get("concurrency") or 0), started_at_ms=int(data.get("startedAtMs") or 0),
                    ended_at_ms=data.get("endedAtMs"), stopped=data.get("stopped") is True,
-                   outcomes=tuple(CaseOutcome.from_json(o) for o in data.get("outcomes") or []))
+                   outcomes=tuple(CaseOutcome.from_json(o) for o in data.get("outcomes") or []),
+                   cases=tuple(_readable_cases(data.get("cases") or [])))
+
+
+def _readable_cases(items: list[Any]) -> list[TestCase]:
+    cases = []
+    for item in items:
+        try:
+            cases.append(TestCase.model_validate(item))
+        except ValueError:
+            continue  # saved by a version whose cases this one cannot read: the outcomes still show
+    return cases
 
 
 @dataclass(frozen=True)
@@ -280,7 +292,7 @@ class BatchRunner:
             stopping, ended_at = self._stopping, self._ended_at_ms
         return BatchResult(id=self.id, agent=self.agent, target=self.target.as_json(), concurrency=self.concurrency,
                            started_at_ms=self._started_at_ms, ended_at_ms=ended_at, outcomes=outcomes,
-                           stopped=stopping)
+                           stopped=stopping, cases=self.cases)
 
     # -- lanes -------------------------------------------------------------------------------------
     def _next(self) -> int | None:

@@ -130,7 +130,8 @@ def _text_line(text: str) -> str:
     return json.dumps(text, ensure_ascii=False) if "\n" in text or "\r" in text or text.startswith('"') else text
 
 
-def _check_line(check: dict[str, Any]) -> str:
+def check_to_text(check: dict[str, Any]) -> str:
+    """A check as one line of its `check:<kind>` cell (also what the page's check editor shows)."""
     kind = check["kind"]
     if kind in ("contains", "not_contains"):
         return _text_line(check["text"])
@@ -171,7 +172,7 @@ def to_csv(cases: list[TestCase]) -> str:
         if case.chat_user is not None:
             row["chat_user"] = json.dumps(case.chat_user, ensure_ascii=False)
         for kind in kinds:
-            lines = [_check_line(c.as_json()) for c in case.checks if c.kind == kind]
+            lines = [check_to_text(c.as_json()) for c in case.checks if c.kind == kind]
             row[CHECK + kind] = "\n".join(lines)
         writer.writerow([row.get(column, "") for column in columns])
     return out.getvalue()
@@ -216,6 +217,16 @@ def _parse_check(kind: str, line: str) -> dict[str, Any]:
     except ValueError as exc:
         raise ValueError(f"{text!r} is not a number") from exc
     return {"kind": kind, "usd" if kind == "max_cost" else "ms": number}
+
+
+def check_from_text(kind: str, text: str) -> Check:
+    """A check from its kind and one cell line; ValueError (pydantic's included) says what is wrong."""
+    if kind not in portable.KINDS:
+        raise ValueError(f"unknown kind of check {kind!r}")
+    try:
+        return check_from_json(_parse_check(kind, text))
+    except ValidationError as exc:
+        raise ValueError(explain(exc)) from exc
 
 
 def _read_checks(kind: str, cell: str, where: str, problems: list[str]) -> list[Check]:

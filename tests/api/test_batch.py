@@ -9,7 +9,14 @@ import time
 
 import pytest
 
-from fruxon_playground.cases.batch import BatchResult, BatchRunner, CaseStatus, Change, compare_batches, pooled_clients
+from fruxon_playground.cases.batch import (
+    BatchResult,
+    BatchRunner,
+    CaseStatus,
+    Change,
+    compare_batches,
+    pooled_clients,
+)
 from fruxon_playground.cases.demo import demo_cases
 from fruxon_playground.cases.model import TestCase, check_from_json
 from fruxon_playground.cases.pytest_export import pytest_file

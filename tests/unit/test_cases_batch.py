@@ -136,8 +136,10 @@ def test_compare_finds_regressions_improvements_and_what_cannot_be_compared() ->
 
 
 def test_batch_results_round_trip_through_json() -> None:
-    original = batch("deployed", outcome("kept", CaseStatus.PASSED, {"answer contains “x”": True}),
-                     dataclasses.replace(outcome("waiting", CaseStatus.NOT_RUN), note="Rate limited (429) 1×"))
+    original = dataclasses.replace(
+        batch("deployed", outcome("kept", CaseStatus.PASSED, {"answer contains “x”": True}),
+              dataclasses.replace(outcome("waiting", CaseStatus.NOT_RUN), note="Rate limited (429) 1×")),
+        cases=(CASE,))
     assert BatchResult.from_json(original.as_json()) == original
     assert original.summary == "1 passed · 1 not run"
 

@@ -8,7 +8,15 @@ import json
 
 import pytest
 
-from fruxon_playground.cases.io import CaseFormatError, decode_value, encode_value, from_csv, from_jsonl, to_csv, to_jsonl
+from fruxon_playground.cases.io import (
+    CaseFormatError,
+    decode_value,
+    encode_value,
+    from_csv,
+    from_jsonl,
+    to_csv,
+    to_jsonl,
+)
 from fruxon_playground.cases.model import TestCase, check_from_json
 
 EVERY_CHECK = [
