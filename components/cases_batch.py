@@ -259,8 +259,10 @@ def outcome_detail(outcome: CaseOutcome) -> None:
     if saved is None:
         st.caption("This case has no saved run (it was not sent, or history is off).")
         return
-    with st.expander("The run: answer, trace, tool calls, events", expanded=False):
-        RunView(FrozenRun.of(saved), None, key=f"cases.run.{saved.id}").draw()
+    box = st.expander("The run: answer, trace, tool calls, events", key=f"cases.run_box.{saved.id}", on_change="rerun")
+    if box.open:  # drawn only when opened: a whole run view costs more than the rest of the page
+        with box:
+            RunView(FrozenRun.of(saved), None, key=f"cases.run.{saved.id}").draw()
 
 
 # -- comparing and downloading ----------------------------------------------------------------------

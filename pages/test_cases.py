@@ -55,8 +55,10 @@ elif batch is not None:
     picked = results_grid(result, key=f"cases.results.{result.id}")
     if picked is not None:
         outcome_detail(picked)
-    with st.expander("Compare with an earlier batch", expanded=False):
-        compare_panel(store, scope, result)
+    comparing = st.expander("Compare with an earlier batch", key=f"cases.compare_box.{result.id}", on_change="rerun")
+    if comparing.open:
+        with comparing:
+            compare_panel(store, scope, result)
     downloads(result)
 else:
     st.caption("No batch yet: pick where to run the cases and press Run.")

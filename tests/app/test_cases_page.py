@@ -88,7 +88,7 @@ def test_the_sandbox_agent_gets_the_demo_cases_and_a_batch_shows_the_failure_on_
     assert "ships 5 test cases" not in texts(at.run())  # offered once
 
 
-def test_comparing_revision_2_with_deployed_highlights_the_improvement() -> None:
+def test_comparing_revision_2_with_deployed_highlights_the_improvement(instant_sandbox) -> None:
     at = start()
     at.segmented_control(key="cases.target").set_value("revision").run()
     at.selectbox(key="cases.revision").set_value(2).run()
@@ -96,6 +96,11 @@ def test_comparing_revision_2_with_deployed_highlights_the_improvement() -> None
     assert list(first["Result"]).count("✗ failed") == 2  # revision 2 has no tone input
     at.segmented_control(key="cases.target").set_value("deployed").run()
     run_batch(at)
+    assert not [s for s in at.selectbox if s.label == "Compare with an earlier batch"]  # drawn once opened
+    scope = CaseScope(at.session_state[state.OWNER], "demo", "support_agent")
+    newest = SqliteCaseStore(instant_sandbox).list_batches(scope)[0]
+    at.session_state[f"cases.compare_box.{newest.id}"] = True  # open the expander
+    at.run()
     next(s for s in at.selectbox if s.label == "Compare with an earlier batch").select_index(0).run()
     assert ":green-badge[:material/trending_up: 1 improvement(s)]" in texts(at)
     changes = frame_with(at, "Checks that changed")
@@ -129,11 +134,12 @@ def test_a_name_already_used_is_refused_with_the_reason() -> None:
     assert "Another case of support\\_agent is already named" in texts(at)
 
 
-def test_another_connection_gets_no_demo_cases(monkeypatch, shared_sandbox) -> None:
-    monkeypatch.setenv("FRUXON_API_KEY", shared_sandbox.api_key)
-    monkeypatch.setenv("FRUXON_BASE_URL", shared_sandbox.base_url)
-    monkeypatch.setenv("FRUXON_TENANT", shared_sandbox.tenant)
-    at = start()
+def test_another_connection_gets_no_demo_cases(shared_sandbox) -> None:
+    at = AppTest.from_string(ENTRY, default_timeout=60)
+    at.secrets["connections"] = {"fruxon": {"api_key": shared_sandbox.api_key, "base_url": shared_sandbox.base_url,
+                                            "tenant": shared_sandbox.tenant}}
+    at.run()
+    at.switch_page(PAGE).run()
     assert at.session_state[state.CONNECTION].settings.source != "sandbox"
     assert "0 case(s) of support\\_agent" in texts(at) and "ships" not in texts(at)
     assert button(at, "Run 0 case(s)").disabled
