@@ -87,7 +87,7 @@ class CaseOutcome:
                 checks=tuple(CheckResult.from_json(c) for c in raw.get("checks") or [] if isinstance(c, Mapping)),
                 cost_usd=_float(raw.get("costUsd")), total_ms=_float(raw.get("totalMs")),
                 first_text_ms=_float(raw.get("firstTextMs")), error=raw.get("error"))
-        status = data.get("status")
+        status = str(data.get("status") or "")
         return cls(case_id=str(data.get("caseId") or ""), case_name=str(data.get("caseName") or ""),
                    status=CaseStatus(status) if status in CaseStatus._value2member_map_ else CaseStatus.NOT_RUN,
                    result=result, run_id=data.get("runId"), attempts=int(data.get("attempts") or 0),

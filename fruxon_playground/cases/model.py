@@ -12,6 +12,7 @@ import uuid
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AliasChoices,
     BaseModel,
     ConfigDict,
     Field,
@@ -88,7 +89,9 @@ class CallsTool(_Check):
     kind: Literal["calls_tool"] = "calls_tool"
     tool: str = Field(min_length=1)
     arguments: dict[str, Any] | None = None  # a subset the call's arguments must contain
-    arguments_match: str | None = Field(default=None, alias="argumentsMatch")  # regex on the arguments' JSON
+    arguments_match: str | None = Field(  # a regex on the arguments' JSON
+        default=None, validation_alias=AliasChoices("argumentsMatch", "arguments_match"),
+        serialization_alias="argumentsMatch")
 
     @field_validator("arguments_match")
     @classmethod
@@ -155,7 +158,7 @@ class TestCase(BaseModel):
     agent: str = Field(min_length=1)
     parameters: dict[str, Any] = Field(default_factory=dict)
     attachments: list[dict[str, Any]] = Field(default_factory=list)  # FileLinks as the storage endpoint gave them
-    chat_user: dict[str, Any] | None = Field(default=None, alias="chatUser")
+    chat_user: dict[str, Any] | None = Field(default=None, validation_alias=AliasChoices("chatUser", "chat_user"))
     checks: list[Check] = Field(default_factory=list)
 
     @field_validator("name")
