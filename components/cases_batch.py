@@ -122,7 +122,7 @@ def start_batch(conn: Connection, store: CaseStore, scope: CaseScope, cases: lis
                          pooled_clients(settings.base_url, settings.api_key, settings.tenant,
                                         auth_header=settings.auth_header),
                          concurrency=request.concurrency, saver=history, context=context if history else None,
-                         on_finished=lambda result: store.save_batch(scope, result))
+                         on_finished=lambda result: store.save_batch(scope, result.masked((settings.api_key,))))
     live_batches().add(runner, scope)
     st.session_state.setdefault(CURRENT_BATCH, {})[scope] = runner.id
     return runner.start()

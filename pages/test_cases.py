@@ -42,7 +42,9 @@ st.subheader("Run the cases")
 batch = current_batch(store, scope)
 running = isinstance(batch, BatchRunner) and not batch.finished
 request = batch_controls(conn, agent, cases, busy=running)
-if request is not None and live_batches().running(scope) is None:
+if request is not None and live_batches().running(scope) is not None:
+    st.warning("A batch of these cases is already running (started in another tab); it shows below.")
+elif request is not None:
     start_batch(conn, store, scope, cases, request)
     st.rerun()  # draw the page as it is while the batch runs (Run disabled, live progress)
 if isinstance(batch, BatchRunner) and running:

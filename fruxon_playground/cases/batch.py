@@ -28,6 +28,7 @@ from fruxon_playground.api import FruxonClient
 from fruxon_playground.cases.evaluate import CaseResult, CheckResult, evaluate
 from fruxon_playground.cases.model import TestCase
 from fruxon_playground.cases.target import Target
+from fruxon_playground.contract.secrets import mask_secrets
 from fruxon_playground.history import SavedRun
 from fruxon_playground.runs import lifecycle as lc
 from fruxon_playground.runs.fold import Phase
@@ -131,6 +132,10 @@ class BatchResult:
         return {"id": self.id, "agent": self.agent, "target": dict(self.target), "concurrency": self.concurrency,
                 "startedAtMs": self.started_at_ms, "endedAtMs": self.ended_at_ms, "stopped": self.stopped,
                 "outcomes": [o.as_json() for o in self.outcomes], "cases": [c.as_json() for c in self.cases]}
+
+    def masked(self, secrets: tuple[str, ...] = ()) -> BatchResult:
+        """The batch with secrets removed from everything it quotes (answers, errors, inputs)."""
+        return BatchResult.from_json(mask_secrets(self.as_json(), secrets))
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> BatchResult:

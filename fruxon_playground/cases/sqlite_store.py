@@ -176,6 +176,7 @@ class SqliteCaseStore:
 
     # -- batches -------------------------------------------------------------------------------------
     def save_batch(self, scope: CaseScope, batch: BatchResult) -> None:
+        batch = batch.masked()  # secret-shaped text quoted by a check or an error stays out of the file
         self._run(
             "INSERT OR REPLACE INTO test_batches (id, owner, tenant, agent, created_at_ms, target_label, summary, total, "
             "passed, failed, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",

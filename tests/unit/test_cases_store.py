@@ -129,3 +129,16 @@ def test_the_demo_set_has_one_case_that_fails_on_purpose() -> None:
     kinds = {check.kind for c in support + trips for check in c.checks}
     assert kinds >= {"contains", "not_contains", "matches", "calls_tool", "no_failure", "max_cost",
                      "max_first_text_ms", "max_total_ms"}
+
+
+def test_a_saved_batch_keeps_no_secret_it_quoted(store, tmp_path) -> None:
+    leaky = CaseResult(passed=False, outcome="failed", cost_usd=None, total_ms=10.0, first_text_ms=None,
+                       error="401: key fx_pat_leaked_key_000000042 rejected",
+                       checks=(CheckResult("contains", "answer contains “x”", False,
+                                           "the answer contains “Bearer abcdefghijkl”"),))
+    batch = BatchResult(id="b1", agent="support_agent", target={"label": "deployed"}, concurrency=1, started_at_ms=1,
+                        ended_at_ms=2, outcomes=(CaseOutcome("c1", "Leaky", CaseStatus.FAILED, leaky),))
+    store.save_batch(ADA, batch.masked(("connection-key-1234",)))
+    raw = (tmp_path / "history.sqlite3").read_bytes()
+    assert b"fx_pat_leaked_key_000000042" not in raw and b"abcdefghijkl" not in raw
+    assert store.get_batch(ADA, "b1").outcomes[0].result.error == "401: key •••• rejected"
