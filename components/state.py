@@ -71,3 +71,6 @@ def require_app(page_path: str) -> None:
     if not st.session_state.pop(ENTERED_VIA_APP, False):
         st.session_state[RETURN_TO] = page_path
         st.switch_page("app.py")
+
+
+TRACE_PAYLOADS = "trace_viewer.payloads"  # {viewer key: (fingerprint, PackedTrace)}, the few most recent
