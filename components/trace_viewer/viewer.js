@@ -205,7 +205,7 @@ class Viewer {
     toolbar.append(search, this.errorsChip, this.kindSelect, this.durationSelect, this.critChip, this.errChip,
       errors, el("div", "fx-spacer"), this.expandAll, this.collapseAll);
 
-    const body = el("div", "fx-body");
+    const body = (this.body = el("div", "fx-body"));
     const main = el("div", "fx-main");
     const head = el("div", "fx-cols fx-head");
     head.append(el("div", null, "Step"), el("div", "num", "Total"), el("div", "num", "Self"),
@@ -308,6 +308,10 @@ class Viewer {
     this.renderKinds();
     this.renderAxis();
     this.renderFooter();
+    // A short trace gets a short tree; a long one a fixed window (the body can be resized).
+    const treeHeight = Math.max(150, Math.min(460, 30 + n * ROW_H + 34));
+    this.root.style.setProperty("--fx-tree-height", `${treeHeight}px`);
+    this.body.style.height = `${Math.max(420, Math.min(560, treeHeight))}px`;
     const lazy = rows.detailAt === null;
     this.search.placeholder = lazy ? "Search names, types, tools, errors" : "Search steps, inputs, outputs";
     if (!this.restore(previous)) this.initialView();
@@ -436,8 +440,10 @@ class Viewer {
     if (!axis) return;
     const width = this.axis.clientWidth || 240;
     const step = niceStep(axis / Math.max(1, Math.floor(width / 72)));
-    for (let t = 0; t < axis * 0.98; t += step) {
-      const tick = el("div", "fx-tick", fmtMs(t));
+    for (let t = 0; t < axis; t += step) {
+      const label = fmtMs(t);
+      if ((t / axis) * width + label.length * 6.5 + 6 > width) break; // its label would leave the column
+      const tick = el("div", "fx-tick", label);
       tick.style.left = `${(t / axis) * 100}%`;
       this.axis.appendChild(tick);
     }
