@@ -19,7 +19,7 @@ import streamlit as st
 
 from components.state import TRACE_PAYLOADS
 from fruxon_playground.trace import Trace
-from fruxon_playground.trace.rows import PackedTrace, pack_viewer_payload, step_detail, to_json
+from fruxon_playground.trace.rows import PackedTrace, StepDetails, pack_viewer_payload
 
 _ASSETS = Path(__file__).with_name("trace_viewer")
 
@@ -35,21 +35,36 @@ def _ignore() -> None:
     """State changes of the detail feed need a callback to be kept; the fragment rerun is the answer."""
 
 
-_KEPT_PAYLOADS = 3  # packed traces kept per session (a 10k-step one is ~10 MB)
+_KEPT_PAYLOADS = 3  # packed traces kept per session (a 10k-step one is ~8 MB)
 
 
-def _packed(trace: Trace, key: str) -> PackedTrace:
+class _Packed:
+    """A packed trace and, when its details were too big to send along, the details to answer from."""
+
+    __slots__ = ("details", "fingerprint", "packed")
+
+    def __init__(self, fingerprint: tuple[Any, ...], packed: PackedTrace) -> None:
+        self.fingerprint = fingerprint
+        self.packed = packed
+        self.details: StepDetails | None = None
+
+
+def _cache() -> dict[str, _Packed]:
+    return st.session_state.setdefault(TRACE_PAYLOADS, {})
+
+
+def _packed(trace: Trace, key: str) -> _Packed:
     """The packed trace, packed again only when the trace changed: every other widget on the page
     reruns this script."""
-    cache: dict[str, tuple[tuple[Any, ...], PackedTrace]] = st.session_state.setdefault(TRACE_PAYLOADS, {})
+    cache = _cache()
     fingerprint = _fingerprint(trace)
-    cached = cache.pop(key, None)
-    if cached is None or cached[0] != fingerprint:
-        cached = (fingerprint, pack_viewer_payload(trace, label=key))
-    cache[key] = cached  # newest last
+    entry = cache.pop(key, None)
+    if entry is None or entry.fingerprint != fingerprint:
+        entry = _Packed(fingerprint, pack_viewer_payload(trace, label=key))
+    cache[key] = entry  # newest last
     while len(cache) > _KEPT_PAYLOADS:
         del cache[next(iter(cache))]
-    return cached[1]
+    return entry
 
 
 def _fingerprint(trace: Trace) -> tuple[Any, ...]:
@@ -61,28 +76,34 @@ def _fingerprint(trace: Trace) -> tuple[Any, ...]:
 
 
 @st.fragment
-def _detail_feed(trace: Trace, key: str, digest: str) -> None:
-    """Answers the viewer's request for one step's details; reruns alone when it asks."""
+def _detail_feed(key: str, digest: str) -> None:
+    """Answers the viewer's request for one step's details; reruns alone when it asks. It holds no
+    `Trace` (see `StepDetails`), only the key of the packed trace in this session."""
     feed_key = f"{key}.detail"
     want = (st.session_state.get(feed_key) or {}).get("want")
     step_id, detail = None, None
+    entry = _cache().get(key)
+    details = entry.details if entry is not None and entry.packed.digest == digest else None
     if isinstance(want, dict) and want.get("digest") == digest and isinstance(want.get("id"), str):
-        span = trace.spans.get(want["id"])
-        if span is not None:
-            step_id, detail = span.id, to_json(step_detail(span))
+        step_id = want["id"]
+        detail = details.get(step_id) if details is not None else None
     _component(
         key=feed_key,
-        data={"mode": "detail", "view": key, "digest": digest, "id": step_id, "detail": detail},
+        data={"mode": "detail", "view": key, "digest": digest, "id": step_id, "detail": detail,
+              "gone": details is None},
         on_want_change=_ignore,
         height="content",
     )
 
 
 def trace_viewer(trace: Trace, *, key: str) -> None:
+    """The whole trace, drawn and navigated in the browser (see the module docstring)."""
     if not trace.spans:
         st.caption("This trace has no steps.")
         return
-    packed = _packed(trace, key)
-    _component(key=f"{key}.tree", data=packed.data, height="content")
-    if not packed.details_inline:
-        _detail_feed(trace, key, packed.digest)
+    entry = _packed(trace, key)
+    _component(key=f"{key}.tree", data=entry.packed.data, height="content")
+    if not entry.packed.details_inline:
+        if entry.details is None:  # after the tree is on its way: this takes ~1 s at 100k steps
+            entry.details = StepDetails(trace)
+        _detail_feed(key, entry.packed.digest)

@@ -922,12 +922,19 @@ class Viewer {
     return detail;
   }
 
-  receiveDetail(digest, id, text) {
+  // An answer from the detail feed: the step's detail as JSON text, or null when Python no longer
+  // holds this trace's details (`gone`) or has no such step.
+  receiveDetail(digest, id, text, gone) {
     if (digest !== this.digest) return;
     const i = this.idIndex().get(id);
     if (i === undefined) return;
     let detail;
-    try { detail = JSON.parse(text); } catch (error) { detail = { unreadable: String(error) }; }
+    if (text === null) {
+      detail = { unreadable: gone ? "This step's inputs and outputs are no longer kept for this page: reload it to see them."
+        : "This step's inputs and outputs could not be found." };
+    } else {
+      try { detail = JSON.parse(text); } catch (error) { detail = { unreadable: String(error) }; }
+    }
     this.details.set(i, detail);
     if (i === this.selected) this.renderDetail();
   }
@@ -998,7 +1005,7 @@ class Viewer {
       return;
     }
     if (detail.unreadable) {
-      pane.appendChild(el("div", "fx-note", "This step's details could not be read."));
+      pane.appendChild(el("div", "fx-note", detail.unreadable));
       return;
     }
     if (detail.messages && detail.messages.length) {
@@ -1134,17 +1141,16 @@ function feed(component) {
   const { data, setStateValue } = component;
   let entry = FEEDS.get(data.view);
   if (!entry) {
-    entry = { seq: 0, answered: new Set() };
+    entry = { seq: 0 };
     FEEDS.set(data.view, entry);
   }
   entry.request = (digest, id) => {
     entry.seq += 1;
     setStateValue("want", { digest, id, seq: entry.seq });
   };
-  if (data.id !== null && data.detail !== null) {
-    const viewer = VIEWS.get(data.view);
-    if (viewer) viewer.receiveDetail(data.digest, data.id, data.detail);
-  }
+  const viewer = VIEWS.get(data.view);
+  if (viewer && data.id !== null) viewer.receiveDetail(data.digest, data.id, data.detail, data.gone);
+  return undefined;
 }
 
 // ── Entry point ───────────────────────────────────────────────────────────────────────────────

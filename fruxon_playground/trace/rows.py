@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+from array import array
 from typing import Any, NamedTuple
 
 from fruxon_playground.trace.model import Kind, Span, Status, Trace
@@ -39,19 +40,12 @@ def _cut(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-class _Table:
-    """Distinct strings in first-seen order; rows hold their index."""
-
-    def __init__(self, *preset: str) -> None:
-        self.values: list[str] = list(preset)
-        self._index = {value: position for position, value in enumerate(self.values)}
-
-    def __call__(self, value: str) -> int:
-        position = self._index.get(value)
-        if position is None:
-            position = self._index[value] = len(self.values)
-            self.values.append(value)
-        return position
+def _indexed(values: list[str], *preset: str) -> tuple[list[int], list[str]]:
+    """Each value as an index into a table of the distinct values (first seen first, `preset` first)."""
+    table: dict[str, int] = {value: position for position, value in enumerate(preset)}
+    setdefault = table.setdefault
+    indexes = [setdefault(value, len(table)) for value in values]
+    return indexes, list(table)
 
 
 def trace_origin_ms(trace: Trace) -> int | None:
@@ -68,81 +62,43 @@ def trace_rows(trace: Trace) -> dict[str, Any]:
 
     `parent` holds the parent's index (-1 for roots); `start`/`end` are ms since `origin` (`end` is
     None while a step runs or when it is unknown); `cost`/`tokens`/`errors` are subtree roll-ups;
-    `kind`, `type`, `status` and `sub` (tool or model) index the tables of the same name."""
+    `kind`, `type`, `status`, `rawStatus` and `sub` (tool or model) index the tables `kinds`,
+    `types`, `statuses`, `rawStatuses` and `subs`. One pass per field: 100k steps in ~0.1 s."""
     spans = list(trace.spans.values())
-    position = {span.id: index for index, span in enumerate(spans)}
+    ids = [span.id for span in spans]
+    position = {span_id: index for index, span_id in enumerate(ids)}
+    position[None] = -1  # type: ignore[index]
     origin = trace_origin_ms(trace)
     first_error = set(trace.first_error_path())
-    kinds, types, statuses, raw_statuses = _Table(*Kind), _Table(), _Table(*Status), _Table()
-    subs = _Table("")
-    ids: list[str] = []
-    parent: list[int] = []
-    depth: list[int] = []
-    names: list[str] = []
-    kind: list[int] = []
-    raw_type: list[int] = []
-    status: list[int] = []
-    raw_status: list[int] = []
-    sub: list[int] = []
-    start: list[int | None] = []
-    end: list[int | None] = []
-    self_ms: list[int | None] = []
-    total_ms: list[int | None] = []
-    cost: list[float] = []
-    tokens: list[int] = []
-    errors: list[int] = []
-    flags: list[int] = []
-    error_text: dict[str, str] = {}  # sparse: few steps fail
-    latest = 0
-    for index, span in enumerate(spans):
-        ids.append(span.id)
-        parent.append(-1 if span.parent_id is None else position[span.parent_id])
-        depth.append(span.depth)
-        name = span.name
-        flag = 0
-        if len(name) > NAME_LIMIT:
-            name, flag = _cut(name, NAME_LIMIT), NAME_CUT
-        names.append(name)
-        kind.append(kinds(span.kind))
-        raw_type.append(types(span.raw_type or span.kind.value))
-        status.append(statuses(span.status))
-        raw_status.append(raw_statuses(span.raw_status or span.status.value))
-        sub.append(subs(span.tool_name or span.model or ""))
-        if origin is not None and span.start_ms is not None:
-            offset = span.start_ms - origin
-            start.append(offset)
-            finish = span.end_ms if span.end_ms is not None else None
-            if finish is None and span.duration_ms is not None:
-                finish = span.start_ms + span.duration_ms
-            end.append(None if finish is None else finish - origin)
-            latest = max(latest, offset if finish is None else finish - origin)
-        else:
-            start.append(None)
-            end.append(None)
-        self_ms.append(span.self_time_ms)
-        total_ms.append(span.total_time_ms)
-        cost.append(_money(span.subtree_cost))
-        tokens.append(span.subtree_input_tokens + span.subtree_output_tokens)
-        errors.append(span.error_count)
-        if span.on_critical_path:
-            flag |= ON_CRITICAL_PATH
-        if span.on_error_path:
-            flag |= ON_ERROR_PATH
-        if span.id in first_error:
-            flag |= ON_FIRST_ERROR_PATH
-        if span.orphan:
-            flag |= ORPHAN
-        flags.append(flag)
-        if span.error:
-            error_text[str(index)] = _cut(span.error, ERROR_LIMIT)
+    kind, kinds = _indexed([span.kind.value for span in spans], *Kind)
+    raw_type, types = _indexed([span.raw_type or span.kind.value for span in spans])
+    status, statuses = _indexed([span.status.value for span in spans], *Status)
+    raw_status, raw_statuses = _indexed([span.raw_status or span.status.value for span in spans])
+    sub, subs = _indexed([span.tool_name or span.model or "" for span in spans], "")
+    names = [span.name if len(span.name) <= NAME_LIMIT else _cut(span.name, NAME_LIMIT) for span in spans]
+    if origin is None:
+        start: list[int | None] = [None] * len(spans)
+        end: list[int | None] = [None] * len(spans)
+    else:
+        start = [None if span.start_ms is None else span.start_ms - origin for span in spans]
+        end = [_end(span, origin) for span in spans]
+    flags = [
+        (ON_CRITICAL_PATH if span.on_critical_path else 0)
+        | (ON_ERROR_PATH if span.on_error_path else 0)
+        | (ON_FIRST_ERROR_PATH if span.id in first_error else 0)
+        | (ORPHAN if span.orphan else 0)
+        | (NAME_CUT if len(span.name) > NAME_LIMIT else 0)
+        for span in spans
+    ]
+    latest = max((e if e is not None else s for s, e in zip(start, end, strict=True) if s is not None), default=0)
     axis = max(latest, trace.duration_ms or 0)
     return {
         "n": len(ids),
         "origin": origin,
         "axis": axis,
         "id": ids,
-        "parent": parent,
-        "depth": depth,
+        "parent": [position[span.parent_id] for span in spans],  # type: ignore[index]
+        "depth": [span.depth for span in spans],
         "name": names,
         "kind": kind,
         "type": raw_type,
@@ -151,18 +107,18 @@ def trace_rows(trace: Trace) -> dict[str, Any]:
         "sub": sub,
         "start": start,
         "end": end,
-        "self": self_ms,
-        "total": total_ms,
-        "cost": cost,
-        "tokens": tokens,
-        "errors": errors,
+        "self": [span.self_time_ms for span in spans],
+        "total": [span.total_time_ms for span in spans],
+        "cost": [_money(span.subtree_cost) for span in spans],
+        "tokens": [span.subtree_input_tokens + span.subtree_output_tokens for span in spans],
+        "errors": [span.error_count for span in spans],
         "flags": flags,
-        "error": error_text,
-        "kinds": kinds.values,
-        "types": types.values,
-        "statuses": statuses.values,
-        "rawStatuses": raw_statuses.values,
-        "subs": subs.values,
+        "error": {str(i): _cut(span.error, ERROR_LIMIT) for i, span in enumerate(spans) if span.error},  # few fail
+        "kinds": kinds,
+        "types": types,
+        "statuses": statuses,
+        "rawStatuses": raw_statuses,
+        "subs": subs,
         "run": {
             "agent": trace.agent_id,
             "revision": trace.agent_revision,
@@ -176,6 +132,15 @@ def trace_rows(trace: Trace) -> dict[str, Any]:
             "warnings": list(trace.warnings),
         },
     }
+
+
+def _end(span: Span, origin: int) -> int | None:
+    """When the step ended, in ms since `origin`; None while it runs or when unknown."""
+    if span.end_ms is not None:
+        return span.end_ms - origin
+    if span.start_ms is not None and span.duration_ms is not None:
+        return span.start_ms + span.duration_ms - origin
+    return None
 
 
 def _money(value: float) -> float:
@@ -304,6 +269,39 @@ def _plain(value: Any) -> Any:
         else:
             holder[slot] = str(item)
     return root[0]
+
+
+class StepDetails:
+    """Every step's detail JSON in one byte string, for traces whose details are not sent along:
+    the browser asks for one step at a time. Bytes and an array hold nothing the garbage collector
+    walks, unlike the `Trace` (a full collection runs after every Streamlit rerun)."""
+
+    __slots__ = ("_blob", "_offsets", "_position")
+
+    def __init__(self, trace: Trace) -> None:
+        encoded = [to_json(step_detail(span)).encode("ascii") for span in trace.spans.values()]
+        offsets = array("Q", [0])
+        total = 0
+        for item in encoded:
+            total += len(item)
+            offsets.append(total)
+        self._blob = b"".join(encoded)
+        self._offsets = offsets
+        self._position = {span_id: index for index, span_id in enumerate(trace.spans)}
+
+    def __len__(self) -> int:
+        return len(self._position)
+
+    @property
+    def size(self) -> int:
+        return len(self._blob)
+
+    def get(self, step_id: str) -> str | None:
+        """The step's detail as JSON text, or None for an id the trace does not have."""
+        index = self._position.get(step_id)
+        if index is None:
+            return None
+        return self._blob[self._offsets[index] : self._offsets[index + 1]].decode("ascii")
 
 
 class PackedTrace(NamedTuple):

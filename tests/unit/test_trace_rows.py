@@ -18,6 +18,7 @@ from fruxon_playground.trace.rows import (
     ON_ERROR_PATH,
     ON_FIRST_ERROR_PATH,
     ORPHAN,
+    StepDetails,
     pack_viewer_payload,
     step_detail,
     to_json,
@@ -201,3 +202,13 @@ def test_details_too_big_to_send_along_are_left_for_the_browser_to_ask_for() -> 
 def test_an_empty_trace_packs_to_no_rows() -> None:
     rows, details = unpack_viewer_payload(pack_viewer_payload(build_trace({"traces": []})).data)
     assert rows["n"] == 0 and rows["id"] == [] and details == [] and rows["axis"] == 0 and rows["origin"] is None
+
+
+def test_step_details_answer_one_step_at_a_time_from_one_byte_string() -> None:
+    trace = build_trace(random_trace(500, seed=9))
+    details = StepDetails(trace)
+    spans = list(trace.spans.values())
+    assert len(details) == 500 and details.size == sum(len(to_json(step_detail(s))) for s in spans)
+    for span in (spans[0], spans[123], spans[-1]):
+        assert details.get(span.id) == to_json(step_detail(span))
+    assert details.get("no such step") is None
