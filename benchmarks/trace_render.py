@@ -68,6 +68,13 @@ def open_trace(page, url: str, run_id: str) -> float:
     return time.perf_counter() - started
 
 
+def settle(page) -> None:
+    """Wait until the page's script has finished (Streamlit's "running" indicator is gone)."""
+    page.wait_for_timeout(300)
+    page.locator("[data-testid=stStatusWidget]").wait_for(state="hidden", timeout=180_000)
+    page.wait_for_timeout(300)
+
+
 def click_rows(page, clicks: int) -> list[float]:
     """Click `clicks` rows in turn (different ones, all on screen); time each until its detail shows."""
     tree = page.locator(".fx-tree")
@@ -127,16 +134,18 @@ def main() -> None:
                 page.get_by_role("heading", name="Execute agent").wait_for(timeout=60_000)
                 for n in sizes:  # warm-up: first compile of the page, first load of the component
                     open_trace(page, app.url, ids[n])
+                    settle(page)
                 opens: dict[int, list[float]] = {n: [] for n in sizes}
                 for repeat in range(args.repeat):
                     order = sizes[repeat % len(sizes):] + sizes[: repeat % len(sizes)]
                     for n in order:
                         opens[n].append(open_trace(page, app.url, ids[n]))
+                        settle(page)  # each open starts from an idle server
                 clicks: dict[int, list[float]] = {}
                 messages: dict[int, int] = {}
                 for n in sizes[1:]:
                     open_trace(page, app.url, ids[n])
-                    page.wait_for_timeout(1500)  # let the page settle: the script has finished
+                    settle(page)
                     before = sent[0]
                     clicks[n] = click_rows(page, args.clicks)
                     messages[n] = sent[0] - before

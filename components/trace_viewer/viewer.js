@@ -20,6 +20,7 @@ const F_CRIT = 1, F_ERRPATH = 2, F_FIRSTERR = 4, F_ORPHAN = 8, F_CUT = 16;
 const VIEWS = new Map(); // view key → Viewer (module scope: survives re-invocations and remounts)
 const SAVED = new Map(); // view key → UI state of a viewer that was unmounted
 const FEEDS = new Map(); // view key → detail feed
+const DETAILS = new Map(); // view key → {digest, at, blob}: details that arrived (maybe before the rows)
 const BOUND = new WeakMap(); // parentElement → Viewer
 const utf8 = new TextDecoder();
 let active = null; // the viewer that `/` focuses when nothing on the page has focus
@@ -126,15 +127,14 @@ document.addEventListener("keydown", (event) => {
 
 // ── The payload ───────────────────────────────────────────────────────────────────────────────
 
-function header(bytes) {
+// b"<magic> <md5 hex> <JSON length, 10 digits>\n" + JSON (+ details): see trace/rows.py.
+function frame(bytes) {
   const head = utf8.decode(bytes.subarray(0, HEADER_BYTES));
-  if (!head.startsWith("FXTV1 ")) throw new Error("not a trace viewer payload");
-  return { digest: head.slice(6, 38), rowsLength: parseInt(head.slice(39, 49), 10) };
+  return { magic: head.slice(0, 5), digest: head.slice(6, 38), length: parseInt(head.slice(39, 49), 10) };
 }
 
-function unpack(bytes, rowsLength) {
-  const rows = JSON.parse(utf8.decode(bytes.subarray(HEADER_BYTES, HEADER_BYTES + rowsLength)));
-  return { rows, blob: bytes.subarray(HEADER_BYTES + rowsLength) };
+function frameJson(bytes, length) {
+  return JSON.parse(utf8.decode(bytes.subarray(HEADER_BYTES, HEADER_BYTES + length)));
 }
 
 // ── The viewer ────────────────────────────────────────────────────────────────────────────────
@@ -277,15 +277,17 @@ class Viewer {
   // ── Data ──
 
   load(payload) {
-    const { digest, rowsLength } = header(payload);
+    const { digest, length } = frame(payload);
     if (digest === this.digest) return; // Streamlit hands the same bytes again after other reruns
-    const { rows, blob } = unpack(payload, rowsLength);
+    const rows = frameJson(payload, length);
     const previous = this.digest === null ? SAVED.get(rows.label) : this.snapshot();
     this.view = rows.label;
     this.digest = digest;
     this.rows = rows;
-    this.blob = blob;
+    this.at = null; // details: offsets into `blob`, once they arrive (or never, when asked for per step)
+    this.blob = null;
     this.blobLower = null;
+    this.lazy = false;
     this.nameLower = null;
     this.details = new Map();
     const n = (this.n = rows.n);
@@ -312,13 +314,31 @@ class Viewer {
     const treeHeight = Math.max(150, Math.min(460, 30 + n * ROW_H + 34));
     this.root.style.setProperty("--fx-tree-height", `${treeHeight}px`);
     this.body.style.height = `${Math.max(420, Math.min(560, treeHeight))}px`;
-    const lazy = rows.detailAt === null;
-    this.search.placeholder = lazy ? "Search names, types, tools, errors" : "Search steps, inputs, outputs";
+    this.search.placeholder = "Search steps, inputs, outputs";
     if (!this.restore(previous)) this.initialView();
     this.applyFilters(false);
     if (this.selected >= 0) this.select(this.selected, false);
     else this.renderDetail();
     this.scrollTo(this.cursor, "center");
+    const waiting = DETAILS.get(this.view);
+    if (waiting && waiting.digest === digest) this.receiveDetails(waiting);
+  }
+
+  // Every step's details, arrived after the rows (see `details` below).
+  receiveDetails({ digest, at, blob }) {
+    if (digest !== this.digest || this.at === at) return;
+    this.at = at;
+    this.blob = blob;
+    this.blobLower = null;
+    if (this.query.trim()) this.applyFilters(false);
+    if (this.selected >= 0 && !this.details.has(this.selected)) this.renderDetail();
+  }
+
+  // Details stay in Python (too big to send): the search covers what the rows hold.
+  detailsKeptByPython() {
+    if (this.lazy) return;
+    this.lazy = true;
+    this.search.placeholder = "Search names, types, tools, errors";
   }
 
   // Open as many levels as fit a first screen, plus the way to the first failure; select the failure.
@@ -561,12 +581,12 @@ class Viewer {
       }
     }
     const inPayload = new Uint8Array(n);
-    if (rows.detailAt) {
+    if (this.at) {
       // Details are ASCII JSON: look for the needle as JSON would spell it, step by step.
       if (this.blobLower === null) this.blobLower = utf8.decode(this.blob).toLowerCase();
       const spelled = JSON.stringify(needle).slice(1, -1)
         .replace(/[\u0080-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
-      const at = rows.detailAt;
+      const at = this.at;
       let from = 0;
       while (spelled) {
         const found = this.blobLower.indexOf(spelled, from);
@@ -910,7 +930,7 @@ class Viewer {
 
   detailOf(i) {
     if (this.details.has(i)) return this.details.get(i);
-    const at = this.rows.detailAt;
+    const at = this.at;
     if (!at) return null;
     let detail = null;
     try {
@@ -1059,6 +1079,12 @@ class Viewer {
     return body;
   }
 
+  feedReady() {
+    this.detailsKeptByPython();
+    const i = this.selected;
+    if (i >= 0 && this.rows && !this.details.has(i)) this.requestDetail(i);
+  }
+
   requestDetail(i) {
     const feed = FEEDS.get(this.view);
     if (feed) feed.request(this.digest, this.rows.id[i]);
@@ -1135,12 +1161,27 @@ function keyValues(value) {
   return grid;
 }
 
+// ── Details instance: every step's details, sent after the rows ─────────────────────────────────
+
+function details(bytes) {
+  const { digest, length } = frame(bytes);
+  const head = frameJson(bytes, length);
+  const known = DETAILS.get(head.label);
+  if (known && known.digest === digest) return undefined; // the same bytes again after another rerun
+  const entry = { digest, at: head.at, blob: bytes.subarray(HEADER_BYTES + length) };
+  DETAILS.set(head.label, entry);
+  const viewer = VIEWS.get(head.label);
+  if (viewer) viewer.receiveDetails(entry);
+  return undefined;
+}
+
 // ── Detail feed (lazy details for very large traces) ──────────────────────────────────────────
 
 function feed(component) {
   const { data, setStateValue } = component;
   let entry = FEEDS.get(data.view);
-  if (!entry) {
+  const created = !entry;
+  if (created) {
     entry = { seq: 0 };
     FEEDS.set(data.view, entry);
   }
@@ -1149,7 +1190,9 @@ function feed(component) {
     setStateValue("want", { digest, id, seq: entry.seq });
   };
   const viewer = VIEWS.get(data.view);
-  if (viewer && data.id !== null) viewer.receiveDetail(data.digest, data.id, data.detail, data.gone);
+  if (!viewer) return undefined;
+  if (data.id !== null) viewer.receiveDetail(data.digest, data.id, data.detail, data.gone);
+  if (created) viewer.feedReady(); // a step opened before the feed was there is asked for now
   return undefined;
 }
 
@@ -1159,6 +1202,7 @@ export default function (component) {
   const { data, parentElement } = component;
   if (data && data.mode === "detail") return feed(component);
   if (!(data instanceof Uint8Array)) return undefined;
+  if (frame(data).magic === "FXTD1") return details(data);
   const host = parentElement.querySelector(".fx-host") || parentElement;
   let viewer = BOUND.get(parentElement);
   if (!viewer) {

@@ -1,10 +1,15 @@
 """What the trace viewer sends to the browser: flat, columnar rows and per-step details.
 
 The browser holds the whole tree and answers clicks on its own, so what it receives must be small
-and cheap to parse: one array per field (pre-order, index-addressed, parents by index), repeated
-strings (kinds, types, statuses, tools, models) as indexes into short tables, times as offsets from
-the trace's start. Details (messages, tool arguments and results, approvals, raw JSON) are JSON text
-per step, packed after the rows so the browser decodes only the step the user opens.
+and cheap to parse. Rows: one array per field (pre-order, index-addressed, parents by index),
+repeated strings (kinds, types, statuses, tools, models) as indexes into short tables, times as
+offsets from the trace's start. Details (messages, tool arguments and results, approvals, raw JSON):
+JSON text per step, back to back in one byte string, so the browser decodes only the step the user
+opens — sent after the rows (the tree shows first), or kept here and asked for one step at a time
+when they are too big.
+
+Both travel as bytes: b"<magic> <md5 hex> <JSON length, 10 digits>\n" + JSON (+ the details),
+ASCII only, so a byte offset is also a character offset.
 
 Everything here only reads the `Trace` the builder made; nothing is derived twice.
 """
@@ -28,12 +33,12 @@ NAME_CUT = 16  # the row's name is shortened; the detail has it whole
 
 NAME_LIMIT = 300  # characters of a name kept in the row (an untrusted name can be megabytes)
 ERROR_LIMIT = 300  # characters of an error kept in the row (for search and the row's tooltip)
-# Details go along with the rows while their JSON stays under this; above it the browser asks for
+# Details are sent to the browser while their JSON stays under this; above it the browser asks for
 # one step at a time. 10k steps of a typical run are ~7 MB.
 INLINE_DETAILS_BYTES = 12_000_000
-_SAMPLE = 1_000  # steps encoded before judging, from their size, whether all will fit
-PAYLOAD_MAGIC = b"FXTV1"
-_HEADER_BYTES = len(PAYLOAD_MAGIC) + 1 + 32 + 1 + 10 + 1  # magic, md5 hex, rows length, newline
+ROWS_MAGIC = b"FXTV1"
+DETAILS_MAGIC = b"FXTD1"
+HEADER_BYTES = 5 + 1 + 32 + 1 + 10 + 1  # magic, md5 hex, JSON length, newline
 
 
 def _cut(text: str, limit: int) -> str:
@@ -271,10 +276,44 @@ def _plain(value: Any) -> Any:
     return root[0]
 
 
+def _frame(magic: bytes, digest: str, head: bytes, rest: bytes = b"") -> bytes:
+    return magic + b" " + digest.encode("ascii") + b" " + str(len(head)).rjust(10, "0").encode("ascii") + b"\n" + head + rest
+
+
+def _unframe(payload: bytes, magic: bytes) -> tuple[str, Any, bytes]:
+    """(digest, the JSON part, the bytes after it) of a framed payload."""
+    if not payload.startswith(magic + b" "):
+        raise ValueError(f"not a {magic.decode()} payload")
+    length = int(payload[HEADER_BYTES - 11 : HEADER_BYTES - 1])
+    return payload[6:38].decode("ascii"), json.loads(payload[HEADER_BYTES : HEADER_BYTES + length]), payload[HEADER_BYTES + length :]
+
+
+class PackedRows(NamedTuple):
+    data: bytes
+    digest: str  # md5 hex of the rows JSON: names this version of the trace (details carry it too)
+
+
+def pack_rows(trace: Trace, *, label: str = "") -> PackedRows:
+    """The rows as bytes for the viewer; `label` tells the browser which viewer of the page it is."""
+    rows = trace_rows(trace)
+    rows["label"] = label
+    body = to_json(rows).encode("ascii")
+    digest = hashlib.md5(body, usedforsecurity=False).hexdigest()
+    return PackedRows(_frame(ROWS_MAGIC, digest, body), digest)
+
+
+def unpack_rows(payload: bytes) -> dict[str, Any]:
+    """The rows of a `pack_rows` payload, as the browser reads them (for tests and tools)."""
+    rows: dict[str, Any] = _unframe(payload, ROWS_MAGIC)[1]
+    return rows
+
+
 class StepDetails:
-    """Every step's detail JSON in one byte string, for traces whose details are not sent along:
-    the browser asks for one step at a time. Bytes and an array hold nothing the garbage collector
-    walks, unlike the `Trace` (a full collection runs after every Streamlit rerun)."""
+    """Every step's detail JSON, back to back in one byte string with their offsets in an array.
+
+    Sent to the browser when small enough (`pack`); otherwise kept here to answer one step at a
+    time (`get`). Bytes and an array hold nothing the garbage collector walks — unlike a `Trace`,
+    which would be walked by the full collection Streamlit runs after every rerun."""
 
     __slots__ = ("_blob", "_offsets", "_position")
 
@@ -303,58 +342,15 @@ class StepDetails:
             return None
         return self._blob[self._offsets[index] : self._offsets[index + 1]].decode("ascii")
 
-
-class PackedTrace(NamedTuple):
-    data: bytes
-    digest: str  # md5 hex of everything after the header: names this version of the trace
-    details_inline: bool  # False: the browser asks for each step's detail when it is opened
-
-
-def pack_viewer_payload(trace: Trace, *, label: str = "", inline_details_bytes: int | None = None) -> PackedTrace:
-    """Rows and (when they fit) every step's detail, as one byte string:
-
-        b"FXTV1 <md5 of the rest, hex> <rows length, 10 digits>\\n" + rows JSON + details
-
-    `details` is the steps' detail JSON back to back; the rows' `detailAt` holds n + 1 offsets into
-    it, or is None when the details did not fit (the browser then asks for one step at a time).
-    Everything is ASCII, so a byte offset is also a character offset."""
-    budget = INLINE_DETAILS_BYTES if inline_details_bytes is None else inline_details_bytes
-    rows = trace_rows(trace)
-    rows["label"] = label  # which viewer on the page this is
-    details: list[bytes] = []
-    size = 0
-    for index, span in enumerate(trace.spans.values()):
-        encoded = to_json(step_detail(span)).encode("ascii")
-        size += len(encoded)
-        # Stop as soon as they cannot fit: early, from a sample, when the trace is far too big.
-        if size > budget or (index == _SAMPLE and size / _SAMPLE * rows["n"] > 2 * budget):
-            details = []
-            break
-        details.append(encoded)
-    if details or not trace.spans:
-        offsets = [0]
-        for encoded in details:
-            offsets.append(offsets[-1] + len(encoded))
-        rows["detailAt"] = offsets
-    else:
-        rows["detailAt"] = None
-    body = to_json(rows).encode("ascii")
-    rest = body + b"".join(details)
-    digest = hashlib.md5(rest, usedforsecurity=False).hexdigest().encode("ascii")
-    header = PAYLOAD_MAGIC + b" " + digest + b" " + str(len(body)).rjust(10, "0").encode("ascii") + b"\n"
-    return PackedTrace(header + rest, digest.decode("ascii"), rows["detailAt"] is not None)
+    def pack(self, digest: str, *, label: str = "") -> bytes:
+        """The details as bytes for the browser, tied to the rows of `digest`: `{"label", "at"}`
+        (n + 1 offsets into what follows) and then the details."""
+        head = to_json({"label": label, "at": self._offsets.tolist()}).encode("ascii")
+        return _frame(DETAILS_MAGIC, digest, head, self._blob)
 
 
-def unpack_viewer_payload(payload: bytes) -> tuple[dict[str, Any], list[dict[str, Any]] | None]:
-    """The rows and the details (None when they were left out) of a packed payload: what the
-    browser reads, for tests and tools."""
-    if not payload.startswith(PAYLOAD_MAGIC + b" "):
-        raise ValueError("not a trace viewer payload")
-    rows_length = int(payload[len(PAYLOAD_MAGIC) + 34 : _HEADER_BYTES - 1])
-    body_end = _HEADER_BYTES + rows_length
-    rows: dict[str, Any] = json.loads(payload[_HEADER_BYTES:body_end])
-    offsets = rows.get("detailAt")
-    if offsets is None:
-        return rows, None
-    blob = payload[body_end:]
-    return rows, [json.loads(blob[offsets[i] : offsets[i + 1]]) for i in range(len(offsets) - 1)]
+def unpack_details(payload: bytes) -> tuple[str, list[dict[str, Any]]]:
+    """(the rows digest, every step's detail) of a `StepDetails.pack` payload."""
+    digest, head, blob = _unframe(payload, DETAILS_MAGIC)
+    at = head["at"]
+    return digest, [json.loads(blob[at[i] : at[i + 1]]) for i in range(len(at) - 1)]

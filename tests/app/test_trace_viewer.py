@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from fruxon_playground.trace.rows import ORPHAN, unpack_viewer_payload
+from fruxon_playground.trace.rows import ORPHAN, unpack_details, unpack_rows
 from tests.app.test_pages import button, instant_sandbox, start, text_area  # noqa: F401 (autouse fixture)
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -41,8 +41,16 @@ def viewers(at: AppTest) -> list:
 
 
 def tree_payload(at: AppTest) -> tuple[dict, list | None]:
-    (tree,) = [v for v in viewers(at) if v.proto.WhichOneof("data") == "bytes"]
-    return unpack_viewer_payload(tree.proto.bytes)
+    """The rows of the viewer, and the details sent after them (None when they stay in Python)."""
+    sent = [v.proto.bytes for v in viewers(at) if v.proto.WhichOneof("data") == "bytes"]
+    (tree,) = [b for b in sent if b.startswith(b"FXTV1")]
+    details = [b for b in sent if b.startswith(b"FXTD1")]
+    rows = unpack_rows(tree)
+    if not details:
+        return rows, None
+    digest, steps = unpack_details(details[0])
+    assert digest == tree[6:38].decode()
+    return rows, steps
 
 
 def step(id_: str, start: int, end: int, **extra: object) -> dict:
@@ -56,7 +64,7 @@ def test_a_small_trace_mounts_one_viewer_with_every_step_and_its_details() -> No
     assert not at.exception
     rows, details = tree_payload(at)
     assert rows["id"] == ["root", "one", "two"] and rows["label"] == "t" and len(details) == 3
-    assert len(viewers(at)) == 1  # details went along: no detail feed, so clicks never reach Python
+    assert len(viewers(at)) == 2  # the tree, then the details: no detail feed, so clicks never reach Python
     assert [b.label for b in at.get("download_button")] == ["Download trace JSON"]
     assert not at.caption and not at.markdown
 
@@ -85,7 +93,7 @@ def test_orphans_and_unknown_kinds_are_drawn_and_warned_about_inside_the_viewer(
 
 
 def test_a_trace_too_big_to_send_along_answers_one_step_at_a_time(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("fruxon_playground.trace.rows.INLINE_DETAILS_BYTES", 10_000)
+    monkeypatch.setattr("fruxon_playground.trace.rows.INLINE_DETAILS_BYTES", 10_000)  # 400 steps are ~250 kB
     at = AppTest.from_string(PAGE.replace("source = st.session_state.get(\"source\")",
                                           "source = random_trace(400, seed=3)"), default_timeout=30).run()
     rows, details = tree_payload(at)
@@ -109,15 +117,15 @@ def test_a_rerun_of_the_page_sends_the_same_payload_without_packing_again(monkey
     import components.trace_viewer as viewer
 
     packed = []
-    original = viewer.pack_viewer_payload
-    monkeypatch.setattr(viewer, "pack_viewer_payload", lambda *a, **k: packed.append(1) or original(*a, **k))
+    original = viewer.pack_rows
+    monkeypatch.setattr(viewer, "pack_rows", lambda *a, **k: packed.append(1) or original(*a, **k))
     at = page({"traces": [step("root", 0, 100)]})
-    first = viewers(at)[0].proto.bytes
+    first = [v.proto.bytes for v in viewers(at)]
     at.run()
-    assert viewers(at)[0].proto.bytes == first and len(packed) == 1
+    assert [v.proto.bytes for v in viewers(at)] == first and len(packed) == 1
     at.session_state["source"] = {"traces": [step("root", 0, 120)]}  # the trace changed: packed again
     at.run()
-    assert len(packed) == 2 and unpack_viewer_payload(viewers(at)[0].proto.bytes)[0]["total"] == [120]
+    assert len(packed) == 2 and tree_payload(at)[0]["total"] == [120]
 
 
 def test_the_viewer_opens_after_a_sandbox_run() -> None:

@@ -19,11 +19,12 @@ from fruxon_playground.trace.rows import (
     ON_FIRST_ERROR_PATH,
     ORPHAN,
     StepDetails,
-    pack_viewer_payload,
+    pack_rows,
     step_detail,
     to_json,
     trace_rows,
-    unpack_viewer_payload,
+    unpack_details,
+    unpack_rows,
 )
 
 T0 = 1_767_225_600_000
@@ -176,32 +177,28 @@ def test_to_json_always_gives_text_a_browser_can_parse() -> None:
     assert back["é"] == "naïve \ud800" and back["obj"] == str(object)
 
 
-def test_the_payload_round_trips_and_its_digest_names_its_content() -> None:
+def test_rows_and_details_round_trip_as_the_browser_reads_them() -> None:
     trace = build_trace(random_trace(300, seed=4))
-    packed = pack_viewer_payload(trace, label="history.x.trace")
-    rows, details = unpack_viewer_payload(packed.data)
-    assert packed.details_inline and rows["label"] == "history.x.trace" and len(details) == 300
-    assert rows["id"] == list(trace.spans) and rows["n"] == 300
-    assert details[7] == json.loads(to_json(step_detail(list(trace.spans.values())[7])))
+    packed = pack_rows(trace, label="history.x.trace")
+    rows = unpack_rows(packed.data)
+    assert rows["label"] == "history.x.trace" and rows["id"] == list(trace.spans) and rows["n"] == 300
     assert packed.data.isascii() and packed.data[6:38].decode() == packed.digest
     assert hashlib.md5(packed.data[50:], usedforsecurity=False).hexdigest() == packed.digest
-    again = pack_viewer_payload(build_trace(random_trace(300, seed=4)), label="history.x.trace")
-    assert again.digest == packed.digest  # same trace, same name: the browser keeps what it drew
-    other = pack_viewer_payload(build_trace(random_trace(300, seed=5)), label="history.x.trace")
-    assert other.digest != packed.digest
-
-
-def test_details_too_big_to_send_along_are_left_for_the_browser_to_ask_for() -> None:
-    trace = build_trace(random_trace(3000, seed=1))
-    packed = pack_viewer_payload(trace, inline_details_bytes=100_000)
-    rows, details = unpack_viewer_payload(packed.data)
-    assert not packed.details_inline and details is None and rows["detailAt"] is None and rows["n"] == 3000
-    assert len(packed.data) < len(pack_viewer_payload(trace).data) / 3
+    digest, details = unpack_details(StepDetails(trace).pack(packed.digest, label="history.x.trace"))
+    assert digest == packed.digest and len(details) == 300
+    assert details[7] == json.loads(to_json(step_detail(list(trace.spans.values())[7])))
+    again = pack_rows(build_trace(random_trace(300, seed=4)), label="history.x.trace")
+    assert again.digest == packed.digest  # same trace, same viewer: the browser keeps what it drew
+    assert pack_rows(build_trace(random_trace(300, seed=5)), label="history.x.trace").digest != packed.digest
+    assert pack_rows(trace, label="another viewer").digest != packed.digest
 
 
 def test_an_empty_trace_packs_to_no_rows() -> None:
-    rows, details = unpack_viewer_payload(pack_viewer_payload(build_trace({"traces": []})).data)
-    assert rows["n"] == 0 and rows["id"] == [] and details == [] and rows["axis"] == 0 and rows["origin"] is None
+    trace = build_trace({"traces": []})
+    packed = pack_rows(trace)
+    rows = unpack_rows(packed.data)
+    assert rows["n"] == 0 and rows["id"] == [] and rows["axis"] == 0 and rows["origin"] is None
+    assert unpack_details(StepDetails(trace).pack(packed.digest)) == (packed.digest, [])
 
 
 def test_step_details_answer_one_step_at_a_time_from_one_byte_string() -> None:
