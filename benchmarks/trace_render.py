@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from fruxon_playground.history import RunStore, SavedRun  # noqa: E402
 from fruxon_playground.trace import build_trace, random_trace  # noqa: E402
-from fruxon_playground.trace.rows import pack_viewer_payload  # noqa: E402
+from fruxon_playground.trace.rows import INLINE_DETAILS_BYTES, StepDetails, pack_rows  # noqa: E402
 
 BASELINE = 10
 
@@ -102,16 +102,21 @@ def main() -> None:
     sizes = [BASELINE, *(int(s) for s in args.sizes.split(","))]
     sources = {n: random_trace(n, seed=1) for n in sizes}
 
-    print(f"{'steps':>8} {'build':>8} {'pack':>8} {'payload':>9}  details")
+    print("Python side, once per trace (build: the core; rows: before the tree shows; details: after it)")
+    print(f"{'steps':>8} {'build':>8} {'rows':>8} {'rows MB':>8} {'details':>8} {'det. MB':>8}  details are")
     for n in sizes:
         started = time.perf_counter()
         trace = build_trace(sources[n])
         built = time.perf_counter() - started
         started = time.perf_counter()
-        packed = pack_viewer_payload(trace)
+        packed = pack_rows(trace)
         packing = time.perf_counter() - started
-        print(f"{n:>8,} {built * 1000:6.0f}ms {packing * 1000:6.0f}ms {len(packed.data) / 1e6:7.1f}MB  "
-              f"{'sent along' if packed.details_inline else 'asked for per click'}")
+        started = time.perf_counter()
+        details = StepDetails(trace)
+        encoding = time.perf_counter() - started
+        where = "sent after the rows" if details.size <= INLINE_DETAILS_BYTES else "asked for per click"
+        print(f"{n:>8,} {built * 1000:6.0f}ms {packing * 1000:6.0f}ms {len(packed.data) / 1e6:8.1f} "
+              f"{encoding * 1000:6.0f}ms {details.size / 1e6:8.1f}  {where}")
 
     from playwright.sync_api import sync_playwright
 

@@ -21,6 +21,7 @@ const VIEWS = new Map(); // view key → Viewer (module scope: survives re-invoc
 const SAVED = new Map(); // view key → UI state of a viewer that was unmounted
 const FEEDS = new Map(); // view key → detail feed
 const DETAILS = new Map(); // view key → {digest, at, blob}: details that arrived (maybe before the rows)
+const KEEP_DETAILS = 4; // details of the viewers used last, for when they are drawn again
 const BOUND = new WeakMap(); // parentElement → Viewer
 const utf8 = new TextDecoder();
 let active = null; // the viewer that `/` focuses when nothing on the page has focus
@@ -669,6 +670,7 @@ class Viewer {
     const cost = el("div", "num");
     const tokens = el("div", "num");
     const barCell = el("div", "fx-bar-cell");
+    for (const cell of [total, self, cost, tokens, barCell]) cell.setAttribute("role", "gridcell");
     const bar = el("div", "fx-bar");
     const barLabel = el("span", "fx-bar-label");
     barCell.append(bar, barLabel);
@@ -1091,7 +1093,9 @@ class Viewer {
   }
 
   destroy() {
+    SAVED.delete(this.view);
     SAVED.set(this.view, this.snapshot());
+    while (SAVED.size > 20) SAVED.delete(SAVED.keys().next().value);
     this.resize.disconnect();
     cancelAnimationFrame(this.frame);
     clearTimeout(this.searchTimer);
@@ -1169,7 +1173,9 @@ function details(bytes) {
   const known = DETAILS.get(head.label);
   if (known && known.digest === digest) return undefined; // the same bytes again after another rerun
   const entry = { digest, at: head.at, blob: bytes.subarray(HEADER_BYTES + length) };
+  DETAILS.delete(head.label);
   DETAILS.set(head.label, entry);
+  while (DETAILS.size > KEEP_DETAILS) DETAILS.delete(DETAILS.keys().next().value);
   const viewer = VIEWS.get(head.label);
   if (viewer) viewer.receiveDetails(entry);
   return undefined;
