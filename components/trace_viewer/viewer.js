@@ -2,11 +2,13 @@
 // filters never go back to Python. Trace content is untrusted: it reaches the DOM through
 // `textContent` only (never innerHTML), and nothing here ever creates a link.
 //
-// Two kinds of instance share this module:
-//   - the viewer: `data` is the packed payload (bytes) from fruxon_playground/trace/rows.py;
-//   - a detail feed (only for traces whose details were too big to send along): `data` is
-//     {mode: "detail", ...}; it draws nothing, asks Python for one step's detail by id (a rerun of
-//     its own small fragment) and hands the answer to the viewer of the same `view`.
+// Three kinds of instance share this module (and its maps below), told apart by their `data`:
+//   - the viewer: the rows, as bytes from fruxon_playground/trace/rows.py (`FXTV1`);
+//   - the details: every step's details as bytes (`FXTD1`), mounted after the viewer so the tree
+//     shows first; it draws nothing and hands them to the viewer of the same `view`;
+//   - a detail feed, instead of the details when they are too big to send: `{mode: "detail", …}`;
+//     it draws nothing, asks Python for one step's details by id (a rerun of its own small
+//     fragment) and hands the answer over.
 
 const ROW_H = 28;
 const OVERSCAN = 10;
@@ -15,7 +17,7 @@ const INDENT = 16;
 const HEADER_BYTES = 50; // b"FXTV1 " + md5 hex + " " + 10-digit rows length + "\n"
 const BIG = 20000; // above this many steps, search waits for a pause in typing
 const MIN_DURATIONS = [[0, "Any duration"], [10, "≥ 10 ms"], [100, "≥ 100 ms"], [1000, "≥ 1 s"], [10000, "≥ 10 s"]];
-const F_CRIT = 1, F_ERRPATH = 2, F_FIRSTERR = 4, F_ORPHAN = 8, F_CUT = 16;
+const F_CRIT = 1, F_ERRPATH = 2, F_FIRSTERR = 4, F_ORPHAN = 8; // trace/rows.py row flags
 
 const VIEWS = new Map(); // view key → Viewer (module scope: survives re-invocations and remounts)
 const SAVED = new Map(); // view key → UI state of a viewer that was unmounted
@@ -152,7 +154,6 @@ class Viewer {
     this.matches = [];
     this.cursor = -1; // pre-order index with the keyboard focus
     this.selected = -1; // pre-order index shown in the detail pane
-    this.pendingDetail = -1;
     this.highlightCrit = true;
     this.highlightErr = true;
     this.query = "";
@@ -353,9 +354,9 @@ class Viewer {
       level = candidate;
     }
     for (let i = 0; i < n; i++) if (depth[i] < level && this.hasChildren(i)) this.expanded[i] = 1;
-    let cause = -1;
-    for (let i = 0; i < n; i++) if (rows.flags[i] & F_FIRSTERR) { this.expanded[i] = 1; cause = i; }
-    if (cause >= 0) this.expanded[cause] = this.hasChildren(cause) ? this.expanded[cause] : 0;
+    let cause = -1; // the deepest step on the first error path: where the first failure started
+    for (let i = 0; i < n; i++) if (rows.flags[i] & F_FIRSTERR) cause = i;
+    for (let p = cause >= 0 ? this.parent[cause] : -1; p >= 0; p = this.parent[p]) this.expanded[p] = 1;
     this.selected = this.cursor = cause >= 0 ? cause : n > 0 ? 0 : -1;
   }
 
@@ -549,12 +550,16 @@ class Viewer {
       }
       if (needle) this.matchText(needle, match);
       const keep = new Uint8Array(n);
+      const opened = new Uint8Array(n); // opened in this pass, and so are all its ancestors
       for (let i = 0; i < n; i++) {
         if (!match[i]) continue;
         this.matches.push(i);
         keep[i] = 1;
-        for (let p = this.parent[i]; p >= 0 && !keep[p]; p = this.parent[p]) keep[p] = 1;
-        for (let p = this.parent[i]; p >= 0 && !this.expanded[p]; p = this.parent[p]) this.expanded[p] = 1;
+        for (let p = this.parent[i]; p >= 0 && !opened[p]; p = this.parent[p]) {
+          opened[p] = 1;
+          keep[p] = 1;
+          this.expanded[p] = 1;
+        }
       }
       this.keep = keep;
     }
@@ -617,8 +622,7 @@ class Viewer {
     this.position = null;
     this.spacer.style.height = `${count * ROW_H}px`;
     this.empty.hidden = count > 0;
-    const hidden = n - count;
-    this.shown.textContent = `${counts.format(count)} of ${counts.format(n)} rows shown` + (hidden ? "" : "");
+    this.shown.textContent = `${counts.format(count)} of ${counts.format(n)} rows shown`;
     this.version = (this.version || 0) + 1;
     if (this.restoreScroll !== undefined) { this.tree.scrollTop = this.restoreScroll; this.restoreScroll = undefined; }
     this.draw();
@@ -810,6 +814,7 @@ class Viewer {
   setExpanded(i, open) {
     if (!this.hasChildren(i) || (this.expanded[i] === 1) === open) return;
     this.expanded[i] = open ? 1 : 0;
+    if (!open && this.cursor > i && this.cursor < this.subtreeEnd[i]) this.cursor = i; // keep it in sight
     this.refresh();
   }
 
@@ -851,7 +856,7 @@ class Viewer {
   }
 
   onTreeKey(event) {
-    if (event.ctrlKey || event.metaKey || event.altKey) return;
+    if (event.ctrlKey || event.metaKey || event.altKey || this.count === 0) return;
     const k = this.cursor >= 0 ? this.rowOf(this.cursor) : -1;
     const page = Math.max(1, Math.floor((this.tree.clientHeight || 500) / ROW_H) - 1);
     const at = (row) => this.visible[Math.max(0, Math.min(this.count - 1, row))];
