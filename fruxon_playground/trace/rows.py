@@ -50,7 +50,7 @@ def _indexed(values: list[str], *preset: str) -> tuple[list[int], list[str]]:
     table: dict[str, int] = {value: position for position, value in enumerate(preset)}
     setdefault = table.setdefault
     indexes = [setdefault(value, len(table)) for value in values]
-    return indexes, list(table)
+    return indexes, [str(value) for value in table]
 
 
 def trace_origin_ms(trace: Trace) -> int | None:
@@ -75,10 +75,11 @@ def trace_rows(trace: Trace) -> dict[str, Any]:
     position[None] = -1  # type: ignore[index]
     origin = trace_origin_ms(trace)
     first_error = set(trace.first_error_path())
-    kind, kinds = _indexed([span.kind.value for span in spans], *Kind)
-    raw_type, types = _indexed([span.raw_type or span.kind.value for span in spans])
-    status, statuses = _indexed([span.status.value for span in spans], *Status)
-    raw_status, raw_statuses = _indexed([span.raw_status or span.status.value for span in spans])
+    # Kind and Status members are their own values (StrEnum): no `.value` lookups, 200k of them at 100k steps.
+    kind, kinds = _indexed([span.kind for span in spans], *Kind)
+    raw_type, types = _indexed([span.raw_type or span.kind for span in spans])
+    status, statuses = _indexed([span.status for span in spans], *Status)
+    raw_status, raw_statuses = _indexed([span.raw_status or span.status for span in spans])
     sub, subs = _indexed([span.tool_name or span.model or "" for span in spans], "")
     names = [span.name if len(span.name) <= NAME_LIMIT else _cut(span.name, NAME_LIMIT) for span in spans]
     if origin is None:
