@@ -91,7 +91,7 @@ def _fingerprint(trace: Trace) -> tuple[Any, ...]:
 def _detail_feed(key: str, digest: str) -> None:
     """Answers the viewer's request for one step's details; reruns alone when it asks. It holds no
     `Trace` (see `StepDetails`), only the key of the packed trace in this session."""
-    feed_key = f"{key}.detail"
+    feed_key = f"{key}.ask"
     want = (st.session_state.get(feed_key) or {}).get("want")
     step_id, detail = None, None
     entry = _cache().get(key)

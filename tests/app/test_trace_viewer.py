@@ -102,12 +102,12 @@ def test_a_trace_too_big_to_send_along_answers_one_step_at_a_time(monkeypatch: p
     asked = json.loads(feed.proto.json)
     assert asked["mode"] == "detail" and asked["view"] == "t" and asked["detail"] is None
     wanted = rows["id"][17]
-    at.session_state["t.detail"] = {"want": {"digest": asked["digest"], "id": wanted, "seq": 1}}
+    at.session_state["t.ask"] = {"want": {"digest": asked["digest"], "id": wanted, "seq": 1}}
     at.run()
     (feed,) = [v for v in viewers(at) if v.proto.WhichOneof("data") == "json"]
     answer = json.loads(feed.proto.json)
     assert answer["id"] == wanted and json.loads(answer["detail"])["raw"]["id"] == wanted
-    at.session_state["t.detail"] = {"want": {"digest": "an older version", "id": rows["id"][3], "seq": 2}}
+    at.session_state["t.ask"] = {"want": {"digest": "an older version", "id": rows["id"][3], "seq": 2}}
     at.run()
     (feed,) = [v for v in viewers(at) if v.proto.WhichOneof("data") == "json"]
     assert json.loads(feed.proto.json)["detail"] is None  # a request about another version gets no answer

@@ -6,6 +6,7 @@ History page's shared-run view: the same `trace_section` → `trace_viewer` path
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -394,7 +395,10 @@ def test_after_a_sandbox_run_the_viewer_shows_its_steps(page: Page, app_server) 
     page.get_by_label("Search steps").fill("units.convert")
     expect(page.locator(".fx-row:not([hidden]) .fx-name", has_text="Convert").first).to_be_visible()
     expect(page.locator(".fx-row:not([hidden]) .fx-name", has_text="Quality check")).to_have_count(0)
-    expect(page.get_by_role("button", name="Download trace JSON")).to_be_visible()
+    with page.expect_download() as download:  # made on click, not on every rerun
+        page.get_by_role("button", name="Download trace JSON").click()
+    saved = json.loads(Path(download.value.path()).read_text(encoding="utf-8"))
+    assert saved["agentId"] == "trip_planner" and saved["traces"][0]["displayName"] == "Agent"
 
 
 def test_a_script_in_a_step_name_from_a_draft_run_is_shown_as_text(page: Page, app_server) -> None:
