@@ -3,9 +3,9 @@
 Python packs the trace (`fruxon_playground.trace.rows`) and the browser does the rest — virtualised
 rows, expand/collapse, search and filters, keyboard navigation, the detail pane, duration bars,
 critical and error paths — without rerunning the page. The rows go first, so the tree shows while
-the details (every step's inputs and outputs) are still on their way in a second, invisible
-instance. Details too big to send along stay here, and a click asks for that one step by id through
-a tiny fragment that reruns alone.
+the details (every step's inputs and outputs) are still on their way, in chunks, to invisible
+instances of the same component. Details too big to send at all (over 100 MB) stay here, and a
+click asks for that one step by id through a tiny fragment that reruns alone.
 
 Trace content is untrusted: the component puts it into the DOM with `textContent` only, and no
 trace text reaches Markdown here.
@@ -48,7 +48,7 @@ class _Packed:
     def __init__(self, fingerprint: tuple[Any, ...], packed: PackedRows) -> None:
         self.fingerprint = fingerprint
         self.rows = packed
-        self.sent: bytes | None = None
+        self.sent: list[bytes] | None = None
         self.kept: StepDetails | None = None
 
     def encode_details(self, trace: Trace, key: str) -> None:
@@ -117,6 +117,8 @@ def trace_viewer(trace: Trace, *, key: str) -> None:
     _component(key=f"{key}.tree", data=entry.rows.data, height="content")
     entry.encode_details(trace, key)  # the tree is on its way meanwhile (~0.1 s at 10k steps, 1 s at 100k)
     if entry.sent is not None:
-        _component(key=f"{key}.details", data=entry.sent, height="content")
+        with st.container(gap=None):  # invisible: no gaps between them
+            for number, chunk in enumerate(entry.sent):
+                _component(key=f"{key}.details.{number}", data=chunk, height="content")
     else:
         _detail_feed(key, entry.rows.digest)

@@ -4,8 +4,9 @@
 //
 // Three kinds of instance share this module (and its maps below), told apart by their `data`:
 //   - the viewer: the rows, as bytes from fruxon_playground/trace/rows.py (`FXTV1`);
-//   - the details: every step's details as bytes (`FXTD1`), mounted after the viewer so the tree
-//     shows first; it draws nothing and hands them to the viewer of the same `view`;
+//   - the details: steps' details as bytes (`FXTD1`), in chunks of consecutive steps mounted after
+//     the viewer so the tree shows first; they draw nothing and hand them to the viewer of the
+//     same `view`;
 //   - a detail feed, instead of the details when they are too big to send: `{mode: "detail", …}`;
 //     it draws nothing, asks Python for one step's details by id (a rerun of its own small
 //     fragment) and hands the answer over.
@@ -22,7 +23,7 @@ const F_CRIT = 1, F_ERRPATH = 2, F_FIRSTERR = 4, F_ORPHAN = 8; // trace/rows.py 
 const VIEWS = new Map(); // view key → Viewer (module scope: survives re-invocations and remounts)
 const SAVED = new Map(); // view key → UI state of a viewer that was unmounted
 const FEEDS = new Map(); // view key → detail feed
-const DETAILS = new Map(); // view key → {digest, at, blob}: details that arrived (maybe before the rows)
+const DETAILS = new Map(); // view key → {digest, chunks}: details that arrived (maybe before the rows)
 const KEEP_DETAILS = 4; // details of the viewers used last, for when they are drawn again
 const BOUND = new WeakMap(); // parentElement → Viewer
 const utf8 = new TextDecoder();
@@ -286,10 +287,8 @@ class Viewer {
     this.view = rows.label;
     this.digest = digest;
     this.rows = rows;
-    this.at = null; // details: offsets into `blob`, once they arrive (or never, when asked for per step)
-    this.blob = null;
-    this.blobLower = null;
-    this.lazy = false;
+    this.chunks = []; // details, as they arrive: {first, at (offsets into blob), blob, lower}
+    this.lazy = false; // true: the details stay in Python and are asked for one step at a time
     this.nameLower = null;
     this.details = new Map();
     const n = (this.n = rows.n);
@@ -323,17 +322,22 @@ class Viewer {
     else this.renderDetail();
     this.scrollTo(this.cursor, "center");
     const waiting = DETAILS.get(this.view);
-    if (waiting && waiting.digest === digest) this.receiveDetails(waiting);
+    if (waiting && waiting.digest === digest) for (const chunk of waiting.chunks) this.receiveChunk(digest, chunk);
   }
 
-  // Every step's details, arrived after the rows (see `details` below).
-  receiveDetails({ digest, at, blob }) {
-    if (digest !== this.digest || this.at === at) return;
-    this.at = at;
-    this.blob = blob;
-    this.blobLower = null;
+  // Details of consecutive steps, arrived after the rows (see `details` below).
+  receiveChunk(digest, chunk) {
+    if (digest !== this.digest || this.chunks.some((c) => c.first === chunk.first)) return;
+    this.chunks.push(chunk);
+    this.chunks.sort((a, b) => a.first - b.first);
     if (this.query.trim()) this.applyFilters(false);
-    if (this.selected >= 0 && !this.details.has(this.selected)) this.renderDetail();
+    const i = this.selected;
+    if (i >= chunk.first && i < chunk.first + chunk.at.length - 1 && !this.details.has(i)) this.renderDetail();
+  }
+
+  chunkOf(i) {
+    for (const chunk of this.chunks) if (i >= chunk.first && i < chunk.first + chunk.at.length - 1) return chunk;
+    return null;
   }
 
   // Details stay in Python (too big to send): the search covers what the rows hold.
@@ -587,19 +591,19 @@ class Viewer {
       }
     }
     const inPayload = new Uint8Array(n);
-    if (this.at) {
-      // Details are ASCII JSON: look for the needle as JSON would spell it, step by step.
-      if (this.blobLower === null) this.blobLower = utf8.decode(this.blob).toLowerCase();
-      const spelled = JSON.stringify(needle).slice(1, -1)
-        .replace(/[\u0080-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
-      const at = this.at;
+    // Details are ASCII JSON: look for the needle as JSON would spell it, chunk by chunk.
+    const spelled = JSON.stringify(needle).slice(1, -1)
+      .replace(/[\u0080-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+    for (const chunk of this.chunks) {
+      if (!chunk.lower) chunk.lower = utf8.decode(chunk.blob).toLowerCase();
+      const at = chunk.at;
       let from = 0;
       while (spelled) {
-        const found = this.blobLower.indexOf(spelled, from);
+        const found = chunk.lower.indexOf(spelled, from);
         if (found < 0) break;
-        let lo = 0, hi = n - 1;
+        let lo = 0, hi = at.length - 2;
         while (lo < hi) { const mid = (lo + hi + 1) >> 1; if (at[mid] <= found) lo = mid; else hi = mid - 1; }
-        inPayload[lo] = 1;
+        inPayload[chunk.first + lo] = 1;
         from = at[lo + 1];
       }
     }
@@ -644,8 +648,9 @@ class Viewer {
   draw() {
     const top = this.tree.scrollTop;
     const height = this.tree.clientHeight || 500;
-    const first = Math.max(0, Math.floor(top / ROW_H) - OVERSCAN);
-    const last = Math.min(this.count, Math.ceil((top + height) / ROW_H) + OVERSCAN);
+    // scrollTop can still be past the end for a moment after the rows shrank (a filter, a collapse).
+    const first = Math.min(this.count, Math.max(0, Math.floor(top / ROW_H) - OVERSCAN));
+    const last = Math.max(first, Math.min(this.count, Math.ceil((top + height) / ROW_H) + OVERSCAN));
     while (this.pool.length < last - first) this.pool.push(this.makeRow());
     for (let k = first; k < last; k++) this.fillRow(this.pool[k - first], k);
     for (let j = last - first; j < this.pool.length; j++) this.pool[j].hidden = true;
@@ -937,13 +942,13 @@ class Viewer {
 
   detailOf(i) {
     if (this.details.has(i)) return this.details.get(i);
-    const at = this.at;
-    if (!at) return null;
+    const chunk = this.chunkOf(i);
+    if (!chunk) return null;
     let detail = null;
     try {
-      detail = JSON.parse(utf8.decode(this.blob.subarray(at[i], at[i + 1])));
+      detail = JSON.parse(utf8.decode(chunk.blob.subarray(chunk.at[i - chunk.first], chunk.at[i - chunk.first + 1])));
     } catch (error) {
-      detail = { unreadable: String(error) };
+      detail = { unreadable: `This step's details could not be read: ${error.message}` };
     }
     this.details.set(i, detail);
     return detail;
@@ -1175,14 +1180,16 @@ function keyValues(value) {
 function details(bytes) {
   const { digest, length } = frame(bytes);
   const head = frameJson(bytes, length);
-  const known = DETAILS.get(head.label);
-  if (known && known.digest === digest) return undefined; // the same bytes again after another rerun
-  const entry = { digest, at: head.at, blob: bytes.subarray(HEADER_BYTES + length) };
+  let entry = DETAILS.get(head.label);
+  if (!entry || entry.digest !== digest) entry = { digest, chunks: [] };
+  if (entry.chunks.some((c) => c.first === head.first)) return undefined; // the same bytes again after a rerun
+  const chunk = { first: head.first, at: head.at, blob: bytes.subarray(HEADER_BYTES + length), lower: null };
+  entry.chunks.push(chunk);
   DETAILS.delete(head.label);
   DETAILS.set(head.label, entry);
   while (DETAILS.size > KEEP_DETAILS) DETAILS.delete(DETAILS.keys().next().value);
   const viewer = VIEWS.get(head.label);
-  if (viewer) viewer.receiveDetails(entry);
+  if (viewer) viewer.receiveChunk(digest, chunk);
   return undefined;
 }
 

@@ -20,6 +20,7 @@ import hashlib
 import json
 import math
 from array import array
+from bisect import bisect_right
 from typing import Any, NamedTuple
 
 from fruxon_playground.trace.model import Kind, Span, Status, Trace
@@ -33,9 +34,11 @@ NAME_CUT = 16  # the row's name is shortened; the detail has it whole
 
 NAME_LIMIT = 300  # characters of a name kept in the row (an untrusted name can be megabytes)
 ERROR_LIMIT = 300  # characters of an error kept in the row (for search and the row's tooltip)
-# Details are sent to the browser while their JSON stays under this; above it the browser asks for
-# one step at a time. 10k steps of a typical run are ~7 MB.
-INLINE_DETAILS_BYTES = 12_000_000
+# Details are sent to the browser (after the rows, in chunks) while their JSON stays under this; above
+# it they stay in Python and the browser asks for one step at a time. 100k steps of a typical run
+# are ~66 MB: the tree shows first, and no click waits for Python.
+INLINE_DETAILS_BYTES = 100_000_000
+DETAIL_CHUNK_BYTES = 16_000_000  # one message each: they arrive (and are usable) one after another
 ROWS_MAGIC = b"FXTV1"
 DETAILS_MAGIC = b"FXTD1"
 HEADER_BYTES = 5 + 1 + 32 + 1 + 10 + 1  # magic, md5 hex, JSON length, newline
@@ -343,15 +346,32 @@ class StepDetails:
             return None
         return self._blob[self._offsets[index] : self._offsets[index + 1]].decode("ascii")
 
-    def pack(self, digest: str, *, label: str = "") -> bytes:
-        """The details as bytes for the browser, tied to the rows of `digest`: `{"label", "at"}`
-        (n + 1 offsets into what follows) and then the details."""
-        head = to_json({"label": label, "at": self._offsets.tolist()}).encode("ascii")
-        return _frame(DETAILS_MAGIC, digest, head, self._blob)
+    def pack(self, digest: str, *, label: str = "", chunk_bytes: int | None = None) -> list[bytes]:
+        """The details as byte strings for the browser, tied to the rows of `digest`, in chunks of
+        consecutive steps of about `chunk_bytes` (at least one step each): `{"label", "first", "at"}`
+        (the first step's index, and offsets into what follows) and then those steps' details."""
+        offsets, count = self._offsets, len(self)
+        chunk_bytes = DETAIL_CHUNK_BYTES if chunk_bytes is None else chunk_bytes
+        chunks: list[bytes] = []
+        first = 0
+        while first < count or not chunks:
+            last = max(first + 1, bisect_right(offsets, offsets[first] + chunk_bytes) - 1) if count else 0
+            base = offsets[first]
+            head = {"label": label, "first": first, "at": [offset - base for offset in offsets[first : last + 1]]}
+            chunks.append(_frame(DETAILS_MAGIC, digest, to_json(head).encode("ascii"), self._blob[base : offsets[last]]))
+            first = last
+        return chunks
 
 
-def unpack_details(payload: bytes) -> tuple[str, list[dict[str, Any]]]:
-    """(the rows digest, every step's detail) of a `StepDetails.pack` payload."""
-    digest, head, blob = _unframe(payload, DETAILS_MAGIC)
-    at = head["at"]
-    return digest, [json.loads(blob[at[i] : at[i + 1]]) for i in range(len(at) - 1)]
+def unpack_details(payloads: list[bytes]) -> tuple[str, list[dict[str, Any]]]:
+    """(the rows digest, every step's detail) of the chunks `StepDetails.pack` made."""
+    digests, details = set(), []
+    for payload in payloads:
+        digest, head, blob = _unframe(payload, DETAILS_MAGIC)
+        at = head["at"]
+        if head["first"] != len(details):
+            raise ValueError("detail chunks out of order")
+        digests.add(digest)
+        details += [json.loads(blob[at[i] : at[i + 1]]) for i in range(len(at) - 1)]
+    (digest,) = digests
+    return digest, details

@@ -48,7 +48,7 @@ def tree_payload(at: AppTest) -> tuple[dict, list | None]:
     rows = unpack_rows(tree)
     if not details:
         return rows, None
-    digest, steps = unpack_details(details[0])
+    digest, steps = unpack_details(details)
     assert digest == tree[6:38].decode()
     return rows, steps
 
@@ -111,6 +111,16 @@ def test_a_trace_too_big_to_send_along_answers_one_step_at_a_time(monkeypatch: p
     at.run()
     (feed,) = [v for v in viewers(at) if v.proto.WhichOneof("data") == "json"]
     assert json.loads(feed.proto.json)["detail"] is None  # a request about another version gets no answer
+
+
+def test_details_bigger_than_a_chunk_arrive_in_several_that_add_up(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("fruxon_playground.trace.rows.DETAIL_CHUNK_BYTES", 30_000)
+    at = AppTest.from_string(PAGE.replace("source = st.session_state.get(\"source\")",
+                                          "source = random_trace(400, seed=3)"), default_timeout=30).run()
+    chunks = [v for v in viewers(at) if v.proto.WhichOneof("data") == "bytes" and v.proto.bytes.startswith(b"FXTD1")]
+    assert len(chunks) > 4
+    rows, details = tree_payload(at)
+    assert [d["raw"]["id"] for d in details] == rows["id"]
 
 
 def test_a_rerun_of_the_page_sends_the_same_payload_without_packing_again(monkeypatch: pytest.MonkeyPatch) -> None:

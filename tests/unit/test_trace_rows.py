@@ -186,6 +186,9 @@ def test_rows_and_details_round_trip_as_the_browser_reads_them() -> None:
     assert hashlib.md5(packed.data[50:], usedforsecurity=False).hexdigest() == packed.digest
     digest, details = unpack_details(StepDetails(trace).pack(packed.digest, label="history.x.trace"))
     assert digest == packed.digest and len(details) == 300
+    chunks = StepDetails(trace).pack(packed.digest, chunk_bytes=20_000)
+    assert len(chunks) > 5 and unpack_details(chunks) == (digest, details)  # the same, in pieces
+    assert all(len(chunk) < 20_000 + 8_000 for chunk in chunks)  # about that size each (plus offsets)
     assert details[7] == json.loads(to_json(step_detail(list(trace.spans.values())[7])))
     again = pack_rows(build_trace(random_trace(300, seed=4)), label="history.x.trace")
     assert again.digest == packed.digest  # same trace, same viewer: the browser keeps what it drew
@@ -198,7 +201,7 @@ def test_an_empty_trace_packs_to_no_rows() -> None:
     packed = pack_rows(trace)
     rows = unpack_rows(packed.data)
     assert rows["n"] == 0 and rows["id"] == [] and rows["axis"] == 0 and rows["origin"] is None
-    assert unpack_details(StepDetails(trace).pack(packed.digest)) == (packed.digest, [])
+    assert unpack_details(StepDetails(trace).pack(packed.digest)) == (packed.digest, [])  # one empty chunk
 
 
 def test_step_details_answer_one_step_at_a_time_from_one_byte_string() -> None:
@@ -209,3 +212,5 @@ def test_step_details_answer_one_step_at_a_time_from_one_byte_string() -> None:
     for span in (spans[0], spans[123], spans[-1]):
         assert details.get(span.id) == to_json(step_detail(span))
     assert details.get("no such step") is None
+    huge = StepDetails(build_trace([node("big", 0, 10, result={"strValue": "x" * 50_000})] * 3))
+    assert len(huge.pack("0" * 32, chunk_bytes=1_000)) == 3  # a step bigger than a chunk is a chunk of its own
