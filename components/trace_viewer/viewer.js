@@ -179,6 +179,7 @@ class Viewer {
     this.search = el("input");
     this.search.type = "search";
     this.search.setAttribute("aria-label", "Search steps");
+    this.search.title = "Search (press / anywhere on the page)";
     this.search.spellcheck = false;
     this.searchCount = el("span", "fx-count");
     search.append(this.search, this.searchCount);
@@ -493,7 +494,8 @@ class Viewer {
     const err = el("span", "fx-legend");
     err.append(el("i", "err"), document.createTextNode("failed"));
     this.shown = el("span", "fx-keys");
-    this.footer.append(crit, err, this.shown);
+    const keys = el("span", "fx-help", "↑↓ move · ←→ close/open · Enter details · / search · n next error");
+    this.footer.append(crit, err, this.shown, keys);
   }
 
   setHighlight(which, on) {
