@@ -33,7 +33,7 @@ ORPHAN = 8  # shown at the top: its parent was missing, cyclic or too deep
 NAME_CUT = 16  # the row's name is shortened; the detail has it whole
 
 NAME_LIMIT = 300  # characters of a name kept in the row (an untrusted name can be megabytes)
-ERROR_LIMIT = 300  # characters of an error kept in the row (for search and the row's tooltip)
+ERROR_LIMIT = 300  # characters of an error kept in the row (for search, and the pane until details arrive)
 # Details are sent to the browser (after the rows, in chunks) while their JSON stays under this; above
 # it they stay in Python and the browser asks for one step at a time. 100k steps of a typical run
 # are ~66 MB: the tree shows first, and no click waits for Python.
@@ -56,7 +56,7 @@ def _indexed(values: list[str], *preset: str) -> tuple[list[int], list[str]]:
     return indexes, [str(value) for value in table]
 
 
-def trace_origin_ms(trace: Trace) -> int | None:
+def _origin_ms(trace: Trace) -> int | None:
     """Time zero of the viewer's axis: the run's start, or an earlier step's."""
     starts = [span.start_ms for span in trace.spans.values() if span.start_ms is not None]
     earliest = min(starts) if starts else None
@@ -76,7 +76,7 @@ def trace_rows(trace: Trace) -> dict[str, Any]:
     ids = [span.id for span in spans]
     position = {span_id: index for index, span_id in enumerate(ids)}
     position[None] = -1  # type: ignore[index]
-    origin = trace_origin_ms(trace)
+    origin = _origin_ms(trace)
     first_error = set(trace.first_error_path())
     # Kind and Status members are their own values (StrEnum): no `.value` lookups, 200k of them at 100k steps.
     kind, kinds = _indexed([span.kind for span in spans], *Kind)
