@@ -76,6 +76,13 @@ def settle(page) -> None:
     page.wait_for_timeout(300)
 
 
+def leave(page) -> None:
+    """Close the page's session and let the server and the browser free it (a 100k-step trace is a
+    few hundred MB of objects), so that the next open does not pay for the previous one."""
+    page.goto("about:blank")
+    page.wait_for_timeout(1500)
+
+
 def click_rows(page, clicks: int) -> list[float]:
     """Click `clicks` rows in turn (different ones, all on screen); time each until its detail shows."""
     tree = page.locator(".fx-tree")
@@ -141,12 +148,14 @@ def main() -> None:
                 for n in sizes:  # warm-up: first compile of the page, first load of the component
                     open_trace(page, app.url, ids[n])
                     settle(page)
+                    leave(page)
                 opens: dict[int, list[float]] = {n: [] for n in sizes}
                 for repeat in range(args.repeat):
                     order = sizes[repeat % len(sizes):] + sizes[: repeat % len(sizes)]
                     for n in order:
                         opens[n].append(open_trace(page, app.url, ids[n]))
                         settle(page)  # each open starts from an idle server
+                        leave(page)
                 clicks: dict[int, list[float]] = {}
                 messages: dict[int, int] = {}
                 for n in sizes[1:]:
