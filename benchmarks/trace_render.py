@@ -178,6 +178,8 @@ def main() -> None:
         # which a load that drifts during the run shifts less than the difference of the medians.
         paired = statistics.median(a - b for a, b in zip(opens[n], opens[BASELINE], strict=True))
         print(f"{n:>8,} {median_ms(opens[n])} {statistics.median(opens[n]) - base:+11.2f}s {paired:+7.2f}s  {target}")
+    print("each round, s: " + " | ".join(
+        " ".join(f"{opens[n][r]:.2f}" for n in sizes) for r in range(args.repeat)) + f"  ({', '.join(map(str, sizes))})")
     print(f"\nclick → detail pane painted, {args.clicks} clicks on different rows")
     print(f"{'steps':>8} {'p50':>10} {'max':>10}  messages to the server  target")
     for n, times in clicks.items():

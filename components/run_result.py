@@ -154,9 +154,7 @@ def trace_section(trace: dict[str, Any] | None, *, key: str) -> None:
     trace_viewer(build_trace(trace), key=key)
     st.download_button(
         "Download trace JSON",
-        lambda: json.dumps(trace, indent=2, ensure_ascii=False),  # made on click: 1 s at 100k steps
+        json.dumps(trace, indent=2, ensure_ascii=False),
         file_name="trace.json",
         mime="application/json",
-        on_click="ignore",
-        key=f"{key}.download",
     )
