@@ -1,15 +1,26 @@
-"""Trace size vs speed: build time for 1k/10k/100k-step traces, and browser time to a usable tree.
+"""Trace viewer speed in chromium, through the page the app really runs.
 
-The browser part opens the History page's shared-run view of a saved run holding the trace and
-times from navigation to the tree table being on screen.
+Each trace (`random_trace(n, seed=1)`) is saved in a fresh run history; the History page's shared-run
+view (`/history?run=<id>`, which calls `trace_section` → `trace_viewer`) opens it in a new browser
+session. Measured, all in the same run with the sizes interleaved, after one warm-up pass:
 
-    .venv/bin/python benchmarks/trace_render.py [--sizes 1000,10000,100000] [--no-browser]
+- open: from navigation to the first tree row on screen, for 10 steps (the baseline: what the page
+  itself costs), 10k and 100k steps; reported as medians and as differences to the baseline.
+- click → detail: a real mouse click on a row until the detail pane shows that step, painted (timed
+  in the page: pointerdown → the pane's step id changed → next animation frame).
+- messages to the server while clicking: every click that reran a script would send one.
+
+Targets (issue 12): 10k open ≤ baseline + 0.5 s; click → detail ≤ 200 ms p50 at 10k; 100k first
+view ≤ baseline + 2.5 s.
+
+    .venv/bin/python benchmarks/trace_render.py [--repeat 5] [--clicks 15] [--sizes 10000,100000]
 """
 
 from __future__ import annotations
 
 import argparse
-import random
+import os
+import statistics
 import sys
 import tempfile
 import time
@@ -17,83 +28,163 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from fruxon_playground.history import SavedRun, open_store  # noqa: E402
-from fruxon_playground.trace import build_trace  # noqa: E402
+from fruxon_playground.history import RunStore, SavedRun  # noqa: E402
+from fruxon_playground.trace import build_trace, random_trace  # noqa: E402
+from fruxon_playground.trace.rows import INLINE_DETAILS_BYTES, StepDetails, pack_rows  # noqa: E402
+
+BASELINE = 10
+
+# Before a click: the row under (x, y), and a promise (window.__fxProbe) of the ms from pointerdown
+# to the frame after the detail pane shows that row's step.
+CLICK_PROBE = """
+([x, y]) => {
+  const host = [...document.querySelectorAll('[data-testid=stBidiComponentIsolated]')]
+    .find((h) => h.shadowRoot && h.shadowRoot.querySelector('.fx-tree'));
+  const root = host.shadowRoot;
+  const row = root.elementFromPoint(x, y).closest('.fx-row');
+  const expected = row.getAttribute('data-step');
+  let started = null;
+  root.addEventListener('pointerdown', () => { started = performance.now(); }, { capture: true, once: true });
+  window.__fxProbe = new Promise((resolve, reject) => {
+    const observer = new MutationObserver(() => {
+      const id = root.querySelector('.fx-d-id');
+      const loading = root.querySelector('.fx-detail .fx-note.loading');
+      if (started !== null && id && id.textContent === expected && !loading) {
+        observer.disconnect();
+        requestAnimationFrame(() => resolve(performance.now() - started));
+      }
+    });
+    observer.observe(root.querySelector('.fx-detail'), { childList: true, subtree: true });
+    setTimeout(() => { observer.disconnect(); reject(new Error('no detail for ' + expected)); }, 30000);
+  });
+  return expected;
+}
+"""
 
 
-def synthetic_trace(steps: int, seed: int = 1) -> dict:
-    """A realistic ExecutionTrace: a FLOW root, nested agents, LLM and tool steps, some errors."""
-    rng = random.Random(seed)
-    start = 1_767_225_600_000
-    root = {"id": "s0", "displayName": "Agent", "type": "FLOW_STEP", "status": "SUCCESS", "startTime": start,
-            "endTime": start + steps * 10, "duration": steps * 10, "steps": []}
-    parents = [root]
-    for i in range(1, steps):
-        kind = rng.choice(["LLM_STEP", "TOOL", "TOOL", "AGENT_STEP", "JUDGE"])
-        begin = start + i * 5
-        node = {"id": f"s{i}", "displayName": f"{kind.lower()} {i}", "type": kind,
-                "status": "ERROR" if rng.random() < 0.01 else "SUCCESS", "startTime": begin,
-                "endTime": begin + rng.randint(1, 400), "steps": []}
-        node["duration"] = node["endTime"] - begin
-        if kind == "LLM_STEP":
-            node["llmStepTrace"] = {"model": "gpt-4o-mini", "inputTokens": rng.randint(10, 900), "outputTokens": rng.randint(5, 300),
-                                    "inputCost": rng.random() / 1e4, "outputCost": rng.random() / 1e4}
-        parent = rng.choice(parents[-20:])
-        parent["steps"].append(node)
-        node["_depth"] = parent.get("_depth", 0) + 1
-        if kind == "AGENT_STEP" and node["_depth"] < 8:  # realistic nesting
-            parents.append(node)
-    for node in parents:
-        node.pop("_depth", None)
-    return {"agentId": "bench", "agentRevision": 1, "startTime": start, "endTime": start + steps * 10, "traces": [root]}
-
-
-def browser_time_to_tree(trace: dict, app_url: str, history_path: str, page) -> float:
-    store = open_store(history_path)
-    run = store.save(SavedRun(kind="execute", agent_id="bench", request={}, status="completed", owner="bench", trace=trace))
+def open_trace(page, url: str, run_id: str) -> float:
     started = time.perf_counter()
-    page.goto(f"{app_url}/history?run={run.id}")
-    page.get_by_text("Expand all").wait_for(timeout=120_000)
-    page.locator("td", has_text="Agent").first.wait_for(state="attached", timeout=120_000)
+    page.goto(f"{url}/history?run={run_id}")
+    page.locator(".fx-row").first.wait_for(timeout=180_000)
     return time.perf_counter() - started
+
+
+def settle(page) -> None:
+    """Wait until the page's script has finished (Streamlit's "running" indicator is gone)."""
+    page.wait_for_timeout(300)
+    page.locator("[data-testid=stStatusWidget]").wait_for(state="hidden", timeout=180_000)
+    page.wait_for_timeout(300)
+
+
+def leave(page) -> None:
+    """Close the page's session and let the server and the browser free it (a 100k-step trace is a
+    few hundred MB of objects), so that the next open does not pay for the previous one."""
+    page.goto("about:blank")
+    page.wait_for_timeout(1500)
+
+
+def click_rows(page, clicks: int) -> list[float]:
+    """Click `clicks` rows in turn (different ones, all on screen); time each until its detail shows."""
+    tree = page.locator(".fx-tree")
+    tree.scroll_into_view_if_needed()
+    box = tree.bounding_box()
+    times = []
+    for number in range(clicks):
+        x, y = box["x"] + 120, box["y"] + 14 + 28 * (1 + number % 12)
+        page.evaluate(CLICK_PROBE, [x, y])
+        page.mouse.click(x, y)
+        times.append(page.evaluate("() => window.__fxProbe") / 1000)
+    return times
+
+
+def median_ms(values: list[float]) -> str:
+    return f"{statistics.median(values) * 1000:7.0f} ms"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", default="1000,10000,100000")
-    parser.add_argument("--no-browser", action="store_true")
+    parser.add_argument("--sizes", default="10000,100000")
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--clicks", type=int, default=15)
     args = parser.parse_args()
-    sizes = [int(s) for s in args.sizes.split(",")]
-    traces = {n: synthetic_trace(n) for n in sizes}
-    print(f"{'steps':>8} {'build s':>9}")
+    sizes = [BASELINE, *(int(s) for s in args.sizes.split(","))]
+    sources = {n: random_trace(n, seed=1) for n in sizes}
+
+    print("Python side, once per trace (build: the core; rows: before the tree shows; details: after it)")
+    print(f"{'steps':>8} {'build':>8} {'rows':>8} {'rows MB':>8} {'details':>8} {'det. MB':>8}  details are")
     for n in sizes:
         started = time.perf_counter()
-        built = build_trace(traces[n])
-        print(f"{n:>8} {time.perf_counter() - started:>9.3f}   ({len(built.spans):,} spans)")
-    if args.no_browser:
-        return
+        trace = build_trace(sources[n])
+        built = time.perf_counter() - started
+        started = time.perf_counter()
+        packed = pack_rows(trace)
+        packing = time.perf_counter() - started
+        started = time.perf_counter()
+        details = StepDetails(trace)
+        encoding = time.perf_counter() - started
+        where = "sent after the rows" if details.size <= INLINE_DETAILS_BYTES else "asked for per click"
+        print(f"{n:>8,} {built * 1000:6.0f}ms {packing * 1000:6.0f}ms {len(packed.data) / 1e6:8.1f} "
+              f"{encoding * 1000:6.0f}ms {details.size / 1e6:8.1f}  {where}")
+
     from playwright.sync_api import sync_playwright
 
     from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, StreamlitServer, app_env
 
     with tempfile.TemporaryDirectory() as tmp:
         history = str(Path(tmp) / "history.sqlite3")
-        app = StreamlitServer(app_env(PLAYGROUND_HISTORY_PATH=history, PLAYGROUND_SANDBOX_DB=str(Path(tmp) / "sb.sqlite3")))
+        store = RunStore(history)
+        ids = {n: store.save(SavedRun(kind="execute", agent_id="bench", request={}, status="completed",
+                                      owner="bench", trace=sources[n])).id for n in sizes}
+        app = StreamlitServer(app_env(PLAYGROUND_HISTORY_PATH=history,
+                                      PLAYGROUND_SANDBOX_DB=str(Path(tmp) / "sandbox.sqlite3")))
         try:
             with sync_playwright() as pw:
                 browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
                 page = browser.new_page(viewport={"width": 1400, "height": 1000})
+                sent: list[int] = [0]
+                page.on("websocket", lambda ws: ws.on("framesent", lambda _: sent.__setitem__(0, sent[0] + 1)))
                 page.goto(app.url)
                 page.get_by_role("heading", name="Execute agent").wait_for(timeout=60_000)
-                browser_time_to_tree(synthetic_trace(10), app.url, history, page)  # warm-up: first compile of the page
-                baseline = browser_time_to_tree(synthetic_trace(10), app.url, history, page)
-                print(f"{'steps':>8} {'open→tree s':>12}   (target ≤ 2 s at 10k; a 10-step trace takes {baseline:.2f} s: "
-                      "the page load itself)")
-                for n in sizes:
-                    print(f"{n:>8} {browser_time_to_tree(traces[n], app.url, history, page):>12.2f}")
+                for n in sizes:  # warm-up: first compile of the page, first load of the component
+                    open_trace(page, app.url, ids[n])
+                    settle(page)
+                    leave(page)
+                opens: dict[int, list[float]] = {n: [] for n in sizes}
+                for repeat in range(args.repeat):
+                    order = sizes[repeat % len(sizes):] + sizes[: repeat % len(sizes)]
+                    for n in order:
+                        opens[n].append(open_trace(page, app.url, ids[n]))
+                        settle(page)  # each open starts from an idle server
+                        leave(page)
+                clicks: dict[int, list[float]] = {}
+                messages: dict[int, int] = {}
+                for n in sizes[1:]:
+                    open_trace(page, app.url, ids[n])
+                    settle(page)
+                    before = sent[0]
+                    clicks[n] = click_rows(page, args.clicks)
+                    messages[n] = sent[0] - before
                 browser.close()
         finally:
             app.stop()
+
+    print(f"\nopen (navigation → first tree row), {args.repeat} rounds, sizes interleaved; "
+          f"load average {os.getloadavg()[0]:.1f} at the end")
+    print(f"{'steps':>8} {'median':>10} {'vs 10 steps':>12} {'paired':>8}  target")
+    base = statistics.median(opens[BASELINE])
+    for n in sizes:
+        target = {10_000: "≤ +0.50 s", 100_000: "≤ +2.50 s"}.get(n, "")
+        # `paired`: the median of each round's difference to the baseline opened in the same round,
+        # which a load that drifts during the run shifts less than the difference of the medians.
+        paired = statistics.median(a - b for a, b in zip(opens[n], opens[BASELINE], strict=True))
+        print(f"{n:>8,} {median_ms(opens[n])} {statistics.median(opens[n]) - base:+11.2f}s {paired:+7.2f}s  {target}")
+    print("each round, s: " + " | ".join(
+        " ".join(f"{opens[n][r]:.2f}" for n in sizes) for r in range(args.repeat)) + f"  ({', '.join(map(str, sizes))})")
+    print(f"\nclick → detail pane painted, {args.clicks} clicks on different rows")
+    print(f"{'steps':>8} {'p50':>10} {'max':>10}  messages to the server  target")
+    for n, times in clicks.items():
+        target = "p50 ≤ 200 ms, no rerun" if n == 10_000 else ""
+        print(f"{n:>8,} {median_ms(times)} {max(times) * 1000:7.0f} ms  {messages[n]:>22}  {target}")
 
 
 if __name__ == "__main__":

@@ -92,3 +92,4 @@ REMOTE_REVISION = "remote.revision"
 REMOTE_ORIGIN = "remote.origin"
 REMOTE_PAGE_SIZE = "remote.page_size"
 REMOTE_PAGES = "remote.pages"  # (filter signature, page tokens seen so far): "Previous" needs no server help
+TRACE_PAYLOADS = "trace_viewer.payloads"  # {viewer key: (fingerprint, PackedTrace)}, the few most recent
