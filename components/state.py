@@ -76,6 +76,7 @@ def require_app(page_path: str) -> None:
         st.session_state[RETURN_TO] = (page_path, st.query_params.to_dict())
         st.switch_page("app.py", query_params=st.query_params.to_dict())
 
+
 # Environments and Remote runs: API reads are cached per connection for a short time. The stamp is
 # when the current reads started (ms): part of every cache key and the end of every time window, so
 # "Refresh" (a new stamp) re-reads, and reruns within the cache's lifetime send nothing.

@@ -365,7 +365,8 @@ class StepDetails:
 
 def unpack_details(payloads: list[bytes]) -> tuple[str, list[dict[str, Any]]]:
     """(the rows digest, every step's detail) of the chunks `StepDetails.pack` made."""
-    digests, details = set(), []
+    digests: set[str] = set()
+    details: list[dict[str, Any]] = []
     for payload in payloads:
         digest, head, blob = _unframe(payload, DETAILS_MAGIC)
         at = head["at"]
