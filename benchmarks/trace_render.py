@@ -28,7 +28,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from fruxon_playground.history import RunStore, SavedRun  # noqa: E402
+from fruxon_playground.history import SavedRun, open_store  # noqa: E402
 from fruxon_playground.trace import build_trace, random_trace  # noqa: E402
 from fruxon_playground.trace.rows import INLINE_DETAILS_BYTES, StepDetails, pack_rows  # noqa: E402
 
@@ -132,7 +132,7 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         history = str(Path(tmp) / "history.sqlite3")
-        store = RunStore(history)
+        store = open_store(history)
         ids = {n: store.save(SavedRun(kind="execute", agent_id="bench", request={}, status="completed",
                                       owner="bench", trace=sources[n])).id for n in sizes}
         app = StreamlitServer(app_env(PLAYGROUND_HISTORY_PATH=history,

@@ -3,6 +3,7 @@ reload, a new tab and a server restart, and another browser sees none of it."""
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,6 +14,7 @@ from playwright.sync_api import BrowserContext, Page, expect
 from fruxon_playground.history import RunQuery, RunStore, open_store
 from fruxon_playground.identity import BROWSER_COOKIE, new_browser_id
 from tests.browser.conftest import StreamlitServer, app_env, screenshot
+from tests.browser.test_inspect import run_trip_planner
 from tests.browser.test_playground import RUN_TIMEOUT, fill_parameter, open_page, pick_agent, status
 
 
@@ -142,3 +144,29 @@ def test_a_first_visit_adopts_the_id_another_tab_stored_first(
         assert saved_agents(open_store(str(data_dir / "history.sqlite3")), f"browser:{earlier}") == ["echo_agent"]
     finally:
         context.close()
+
+
+def test_a_shared_run_opens_read_only_in_another_browser_with_no_key(playwright_browser,
+                                                                     browser_owner_app: StreamlitServer) -> None:
+    owner = new_context(playwright_browser)
+    stranger = new_context(playwright_browser)
+    try:
+        page = owner.new_page()
+        run_trip_planner(page, browser_owner_app.url)
+        page.get_by_role("link", name="History").click()
+        expect(page.get_by_role("heading", name="History")).to_be_visible()
+        page.locator("[data-testid=stDataFrame] .stDataFrameGlideDataEditor").first.click(position={"x": 15, "y": 55})
+        share = page.get_by_text(re.compile(r"\?run=[0-9a-f]{32}")).first
+        expect(share).to_be_visible()
+        link = re.search(r"https?://\S+\?run=[0-9a-f]{32}", share.inner_text()).group(0)
+        other = stranger.new_page()
+        other.goto(link)
+        expect(other.get_by_text("A shared run, read-only")).to_be_visible(timeout=30_000)
+        expect(other.get_by_text("Lisbon").first).to_be_visible()
+        expect(other.get_by_role("tab", name="Trace")).to_be_visible()
+        expect(other.locator(".fx-row").first).to_be_visible()  # the trace viewer's tree
+        expect(other.get_by_role("button", name="Delete")).to_have_count(0)  # not the stranger's to delete
+        screenshot(other, "shared-run")
+    finally:
+        owner.close()
+        stranger.close()

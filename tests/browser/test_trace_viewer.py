@@ -20,7 +20,7 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
-from fruxon_playground.history import RunStore, SavedRun
+from fruxon_playground.history import SavedRun, open_store
 from fruxon_playground.trace import Status, build_trace, random_trace
 from tests.browser.conftest import ARTIFACTS, ROOT, StreamlitServer, app_env, free_port, screenshot
 from tests.browser.test_playground import RUN_TIMEOUT, fill_parameter, open_page, pick_agent, status
@@ -127,7 +127,7 @@ class TraceApp:
 
 def start_app(tmp: Path, playwright_browser, **env: str) -> tuple[StreamlitServer, dict[str, str]]:
     history = str(tmp / "history.sqlite3")
-    store = RunStore(history)
+    store = open_store(history)
     ids = {name: store.save(SavedRun(kind="execute", agent_id="trip_planner", request={}, status="completed",
                                      owner="tests", trace=make())).id for name, make in TRACES.items()}
     server = StreamlitServer(app_env(PLAYGROUND_HISTORY_PATH=history, PLAYGROUND_SANDBOX_DB=str(tmp / "sandbox.sqlite3"),
