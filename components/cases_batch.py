@@ -45,6 +45,8 @@ from fruxon_playground.runs import RunContext
 from fruxon_playground.runs.record import FrozenRun
 
 POLL_S = 0.5  # how often the live fragment redraws while a batch runs
+LIVE_FAILURES = 10  # the latest failures shown while a batch runs
+STOP_WAIT_S = 1.0  # after Stop, how long the fragment waits for the batch to end before drawing
 STATUS_TEXT = {
     CaseStatus.PENDING: "· queued", CaseStatus.RUNNING: "… running", CaseStatus.WAITING: "⏸ rate limited",
     CaseStatus.PASSED: "✓ passed", CaseStatus.FAILED: "✗ failed", CaseStatus.STOPPED: "■ stopped",
@@ -192,31 +194,37 @@ def counts_line(total: int, done: int, passed: int, failed: int, running: int, w
 
 
 def live_progress(runner: BatchRunner) -> None:
-    """Progress bar, counts, Stop and the grid as it fills, redrawn every POLL_S while the batch runs."""
+    """Progress bar, counts, Stop and the failures so far, redrawn every POLL_S while the batch runs.
+
+    The whole grid waits for the end: redrawing hundreds of rows twice a second costs the browser
+    more than the rest of the page, and the page must stay quick to click while the batch runs."""
     was_running = not runner.finished
 
     @st.fragment(run_every=POLL_S if was_running else None)
     def draw() -> None:
+        if runner.progress().stopping:
+            runner.wait(STOP_WAIT_S)  # Stop closes the running cases' connections: usually over at once
         progress = runner.progress()
         result = runner.result()
         st.progress(progress.fraction, text=f"{progress.done} / {progress.total} cases · {result.target_label} · "
                                             f"{format_ms(progress.elapsed_ms)}")
-        bar_col, stop_col = st.columns([5, 1], vertical_alignment="center")
-        bar_col.markdown(counts_line(progress.total, progress.done, progress.passed, progress.failed,
-                                     progress.running, progress.waiting, result.count(CaseStatus.NOT_RUN)))
+        counts_col, stop_col = st.columns([5, 1], vertical_alignment="center")
+        counts_col.markdown(counts_line(progress.total, progress.done, progress.passed, progress.failed,
+                                        progress.running, progress.waiting, result.count(CaseStatus.NOT_RUN)))
         if progress.hold_s > 0:
             st.caption(f"The server answered 429: waiting {progress.hold_s:.0f} s (Retry-After) before sending more.")
-        if not progress.finished:
-            stop_col.button("Stop", icon=":material/stop_circle:", key=f"cases.stop.{runner.id}", width="stretch",
-                            on_click=runner.stop, disabled=progress.stopping,
-                            help="Cancel the running cases; the rest are not run")
-            only_failed = st.toggle("Only failures", key="cases.live.only_failed")
-            frame = results_frame(result)
-            if only_failed:
-                frame = frame[frame["Result"].isin([STATUS_TEXT[CaseStatus.FAILED], STATUS_TEXT[CaseStatus.STOPPED]])]
-            st.dataframe(frame, hide_index=True, width="stretch", column_config=GRID_COLUMNS, key="cases.live.grid")
-        elif was_running:
-            st.rerun()  # once: the whole page draws the final results (and this fragment stops polling)
+        if progress.finished:
+            if was_running:
+                st.rerun()  # once: the whole page draws the final results (and this fragment stops polling)
+            return
+        stop_col.button("Stopping…" if progress.stopping else "Stop", icon=":material/stop_circle:",
+                        key=f"cases.stop.{runner.id}", width="stretch", on_click=runner.stop,
+                        disabled=progress.stopping, help="Cancel the running cases; the rest are not run")
+        failures = [o for o in result.outcomes if o.status in (CaseStatus.FAILED, CaseStatus.STOPPED)]
+        if failures:
+            st.dataframe(results_frame(dataclasses.replace(result, outcomes=tuple(failures[-LIVE_FAILURES:]))),
+                         hide_index=True, width="stretch", column_config=GRID_COLUMNS, key="cases.live.failures")
+        st.caption("Failures appear here as they happen; every case's row, with its run, when the batch ends.")
 
     draw()
 
