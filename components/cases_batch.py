@@ -151,8 +151,9 @@ def current_batch(store: CaseStore, scope: CaseScope) -> BatchRunner | BatchResu
 
 
 # -- the grid ---------------------------------------------------------------------------------------
-def _money(value: float | None) -> float | None:
-    return round(value, 7) if value is not None else None
+def _money(value: float | None, sign: str = "") -> str:
+    """Dollars as text, empty when unknown (a number column would show an unknown cost as "None")."""
+    return f"{value:{sign}.7f}" if value is not None else ""
 
 
 def results_frame(batch: BatchResult) -> pd.DataFrame:
@@ -164,7 +165,7 @@ def results_frame(batch: BatchResult) -> pd.DataFrame:
             "Result": STATUS_TEXT[o.status],
             "Checks": "".join("✓" if c.passed else "✗" for c in r.checks) if r else "",
             "Failed checks": "; ".join(f"{c.label}: {c.reason}" for c in r.failed_checks) if r else (o.note or ""),
-            "Cost ($)": _money(r.cost_usd) if r else float("nan"),
+            "Cost ($)": _money(r.cost_usd) if r else "",
             "Time": format_ms(r.total_ms) if r else "",
             "First text": format_ms(r.first_text_ms) if r and r.first_text_ms is not None else "",
             "Run": f"history?run={o.run_id}" if o.run_id and o.status.final else "",
@@ -174,16 +175,19 @@ def results_frame(batch: BatchResult) -> pd.DataFrame:
 
 
 GRID_COLUMNS = {
-    "Cost ($)": st.column_config.NumberColumn(format="%.7f"),
+    "Cost ($)": st.column_config.TextColumn(alignment="right"),
     "Checks": st.column_config.TextColumn(help="One mark per check, in the case's order"),
     "Failed checks": st.column_config.TextColumn(width="medium", help="Select the row to read every check"),
     "Run": st.column_config.LinkColumn(display_text="open run", help="The saved run in History (new tab)"),
 }
 
 
-def counts_line(total: int, done: int, passed: int, failed: int, running: int, waiting: int, not_run: int = 0) -> str:
+def counts_line(total: int, done: int, passed: int, failed: int, running: int, waiting: int, not_run: int = 0,
+                stopped: int = 0) -> str:
     """Badges with the live counts (numbers only: safe as Markdown)."""
     parts = [f":green-badge[:material/check: {passed} passed]", f":red-badge[:material/close: {failed} failed]"]
+    if stopped:
+        parts.append(f":gray-badge[:material/stop_circle: {stopped} stopped]")
     if running:
         parts.append(f":blue-badge[:material/autorenew: {running} running]")
     if waiting:
@@ -210,7 +214,8 @@ def live_progress(runner: BatchRunner) -> None:
                                             f"{format_ms(progress.elapsed_ms)}")
         counts_col, stop_col = st.columns([5, 1], vertical_alignment="center")
         counts_col.markdown(counts_line(progress.total, progress.done, progress.passed, progress.failed,
-                                        progress.running, progress.waiting, result.count(CaseStatus.NOT_RUN)))
+                                        progress.running, progress.waiting, result.count(CaseStatus.NOT_RUN),
+                                        result.count(CaseStatus.STOPPED)))
         if progress.hold_s > 0:
             st.caption(f"The server answered 429: waiting {progress.hold_s:.0f} s (Retry-After) before sending more.")
         if progress.finished:
@@ -235,7 +240,7 @@ def batch_header(batch: BatchResult) -> None:
     when = f"{pd.Timestamp(batch.started_at_ms, unit='ms', tz='UTC'):%Y-%m-%d %H:%M:%S} UTC"
     st.markdown(counts_line(len(batch.outcomes), sum(o.status.final for o in batch.outcomes),
                             batch.count(CaseStatus.PASSED), batch.count(CaseStatus.FAILED), 0, 0,
-                            batch.count(CaseStatus.NOT_RUN))
+                            batch.count(CaseStatus.NOT_RUN), batch.count(CaseStatus.STOPPED))
                 + f" · {batch.target_label} · {when} · took {took} · concurrency {batch.concurrency}"
                 + (" · stopped" if batch.stopped else ""))
 
@@ -285,8 +290,8 @@ def comparison_frame(comparison: BatchComparison) -> pd.DataFrame:
     return pd.DataFrame(
         [{"Case": c.case_name, "Change": c.change.value, "Before": status(c.before), "Now": status(c.after),
           "Checks that changed": "; ".join(c.flipped),
-          "Δ cost ($)": _money(c.cost_delta), "Δ time (ms)": round(c.latency_delta_ms) if c.latency_delta_ms is not None
-          else None} for c in comparison.changes],
+          "Δ cost ($)": _money(c.cost_delta, "+"),
+          "Δ time (ms)": f"{c.latency_delta_ms:+.0f}" if c.latency_delta_ms is not None else ""} for c in comparison.changes],
         columns=["Case", "Change", "Before", "Now", "Checks that changed", "Δ cost ($)", "Δ time (ms)"])
 
 
@@ -315,8 +320,8 @@ def compare_panel(store: CaseStore, scope: CaseScope, batch: BatchResult) -> Non
     styled = frame.style.apply(
         lambda row: [CHANGE_COLORS.get(Change(row["Change"]), "")] * len(row), axis=1)
     st.dataframe(styled, hide_index=True, width="stretch",
-                 column_config={"Δ cost ($)": st.column_config.NumberColumn(format="%+.7f"),
-                                "Δ time (ms)": st.column_config.NumberColumn(format="%+d")})
+                 column_config={"Δ cost ($)": st.column_config.TextColumn(alignment="right"),
+                                "Δ time (ms)": st.column_config.TextColumn(alignment="right")})
 
 
 def downloads(batch: BatchResult) -> None:

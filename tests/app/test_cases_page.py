@@ -76,7 +76,7 @@ def test_the_sandbox_agent_gets_the_demo_cases_and_a_batch_shows_the_failure_on_
     assert list(grid["Result"]) == ["✓ passed"] * 4 + ["✗ failed"]
     assert list(grid["Checks"]) == ["✓✓✓✓", "✓✓✓", "✓✓✓", "✓✓✓", "✓✗"]
     assert grid["Failed checks"].iloc[-1] == "answer contains “500 EUR”: the answer does not contain “500 EUR”"
-    assert all(link.startswith("history?run=") for link in grid["Run"]) and grid["Cost ($)"].gt(0).all()
+    assert all(link.startswith("history?run=") for link in grid["Run"]) and grid["Cost ($)"].astype(float).gt(0).all()
     assert ":green-badge[:material/check: 4 passed] :red-badge[:material/close: 1 failed]" in texts(at)
     # Every case run is a normal saved run of this owner; the batch is kept for comparing.
     owner = at.session_state[state.OWNER]
