@@ -45,6 +45,8 @@ from fruxon_playground.runs import RunContext
 from fruxon_playground.runs.record import FrozenRun
 
 POLL_S = 0.5  # how often the live fragment redraws while a batch runs
+LIVE_FAILURES = 10  # the latest failures shown while a batch runs
+STOP_WAIT_S = 1.0  # after Stop, how long the fragment waits for the batch to end before drawing
 STATUS_TEXT = {
     CaseStatus.PENDING: "· queued", CaseStatus.RUNNING: "… running", CaseStatus.WAITING: "⏸ rate limited",
     CaseStatus.PASSED: "✓ passed", CaseStatus.FAILED: "✗ failed", CaseStatus.STOPPED: "■ stopped",
@@ -149,8 +151,9 @@ def current_batch(store: CaseStore, scope: CaseScope) -> BatchRunner | BatchResu
 
 
 # -- the grid ---------------------------------------------------------------------------------------
-def _money(value: float | None) -> float | None:
-    return round(value, 7) if value is not None else None
+def _money(value: float | None, sign: str = "") -> str:
+    """Dollars as text, empty when unknown (a number column would show an unknown cost as "None")."""
+    return f"{value:{sign}.7f}" if value is not None else ""
 
 
 def results_frame(batch: BatchResult) -> pd.DataFrame:
@@ -162,7 +165,7 @@ def results_frame(batch: BatchResult) -> pd.DataFrame:
             "Result": STATUS_TEXT[o.status],
             "Checks": "".join("✓" if c.passed else "✗" for c in r.checks) if r else "",
             "Failed checks": "; ".join(f"{c.label}: {c.reason}" for c in r.failed_checks) if r else (o.note or ""),
-            "Cost ($)": _money(r.cost_usd) if r else float("nan"),
+            "Cost ($)": _money(r.cost_usd) if r else "",
             "Time": format_ms(r.total_ms) if r else "",
             "First text": format_ms(r.first_text_ms) if r and r.first_text_ms is not None else "",
             "Run": f"history?run={o.run_id}" if o.run_id and o.status.final else "",
@@ -172,16 +175,19 @@ def results_frame(batch: BatchResult) -> pd.DataFrame:
 
 
 GRID_COLUMNS = {
-    "Cost ($)": st.column_config.NumberColumn(format="%.7f"),
+    "Cost ($)": st.column_config.TextColumn(alignment="right"),
     "Checks": st.column_config.TextColumn(help="One mark per check, in the case's order"),
     "Failed checks": st.column_config.TextColumn(width="medium", help="Select the row to read every check"),
     "Run": st.column_config.LinkColumn(display_text="open run", help="The saved run in History (new tab)"),
 }
 
 
-def counts_line(total: int, done: int, passed: int, failed: int, running: int, waiting: int, not_run: int = 0) -> str:
+def counts_line(total: int, done: int, passed: int, failed: int, running: int, waiting: int, not_run: int = 0,
+                stopped: int = 0) -> str:
     """Badges with the live counts (numbers only: safe as Markdown)."""
     parts = [f":green-badge[:material/check: {passed} passed]", f":red-badge[:material/close: {failed} failed]"]
+    if stopped:
+        parts.append(f":gray-badge[:material/stop_circle: {stopped} stopped]")
     if running:
         parts.append(f":blue-badge[:material/autorenew: {running} running]")
     if waiting:
@@ -192,31 +198,38 @@ def counts_line(total: int, done: int, passed: int, failed: int, running: int, w
 
 
 def live_progress(runner: BatchRunner) -> None:
-    """Progress bar, counts, Stop and the grid as it fills, redrawn every POLL_S while the batch runs."""
+    """Progress bar, counts, Stop and the failures so far, redrawn every POLL_S while the batch runs.
+
+    The whole grid waits for the end: redrawing hundreds of rows twice a second costs the browser
+    more than the rest of the page, and the page must stay quick to click while the batch runs."""
     was_running = not runner.finished
 
     @st.fragment(run_every=POLL_S if was_running else None)
     def draw() -> None:
+        if runner.progress().stopping:
+            runner.wait(STOP_WAIT_S)  # Stop closes the running cases' connections: usually over at once
         progress = runner.progress()
         result = runner.result()
         st.progress(progress.fraction, text=f"{progress.done} / {progress.total} cases · {result.target_label} · "
                                             f"{format_ms(progress.elapsed_ms)}")
-        bar_col, stop_col = st.columns([5, 1], vertical_alignment="center")
-        bar_col.markdown(counts_line(progress.total, progress.done, progress.passed, progress.failed,
-                                     progress.running, progress.waiting, result.count(CaseStatus.NOT_RUN)))
+        counts_col, stop_col = st.columns([5, 1], vertical_alignment="center")
+        counts_col.markdown(counts_line(progress.total, progress.done, progress.passed, progress.failed,
+                                        progress.running, progress.waiting, result.count(CaseStatus.NOT_RUN),
+                                        result.count(CaseStatus.STOPPED)))
         if progress.hold_s > 0:
             st.caption(f"The server answered 429: waiting {progress.hold_s:.0f} s (Retry-After) before sending more.")
-        if not progress.finished:
-            stop_col.button("Stop", icon=":material/stop_circle:", key=f"cases.stop.{runner.id}", width="stretch",
-                            on_click=runner.stop, disabled=progress.stopping,
-                            help="Cancel the running cases; the rest are not run")
-            only_failed = st.toggle("Only failures", key="cases.live.only_failed")
-            frame = results_frame(result)
-            if only_failed:
-                frame = frame[frame["Result"].isin([STATUS_TEXT[CaseStatus.FAILED], STATUS_TEXT[CaseStatus.STOPPED]])]
-            st.dataframe(frame, hide_index=True, width="stretch", column_config=GRID_COLUMNS, key="cases.live.grid")
-        elif was_running:
-            st.rerun()  # once: the whole page draws the final results (and this fragment stops polling)
+        if progress.finished:
+            if was_running:
+                st.rerun()  # once: the whole page draws the final results (and this fragment stops polling)
+            return
+        stop_col.button("Stopping…" if progress.stopping else "Stop", icon=":material/stop_circle:",
+                        key=f"cases.stop.{runner.id}", width="stretch", on_click=runner.stop,
+                        disabled=progress.stopping, help="Cancel the running cases; the rest are not run")
+        failures = [o for o in result.outcomes if o.status in (CaseStatus.FAILED, CaseStatus.STOPPED)]
+        if failures:
+            st.dataframe(results_frame(dataclasses.replace(result, outcomes=tuple(failures[-LIVE_FAILURES:]))),
+                         hide_index=True, width="stretch", column_config=GRID_COLUMNS, key="cases.live.failures")
+        st.caption("Failures appear here as they happen; every case's row, with its run, when the batch ends.")
 
     draw()
 
@@ -227,7 +240,7 @@ def batch_header(batch: BatchResult) -> None:
     when = f"{pd.Timestamp(batch.started_at_ms, unit='ms', tz='UTC'):%Y-%m-%d %H:%M:%S} UTC"
     st.markdown(counts_line(len(batch.outcomes), sum(o.status.final for o in batch.outcomes),
                             batch.count(CaseStatus.PASSED), batch.count(CaseStatus.FAILED), 0, 0,
-                            batch.count(CaseStatus.NOT_RUN))
+                            batch.count(CaseStatus.NOT_RUN), batch.count(CaseStatus.STOPPED))
                 + f" · {batch.target_label} · {when} · took {took} · concurrency {batch.concurrency}"
                 + (" · stopped" if batch.stopped else ""))
 
@@ -277,8 +290,8 @@ def comparison_frame(comparison: BatchComparison) -> pd.DataFrame:
     return pd.DataFrame(
         [{"Case": c.case_name, "Change": c.change.value, "Before": status(c.before), "Now": status(c.after),
           "Checks that changed": "; ".join(c.flipped),
-          "Δ cost ($)": _money(c.cost_delta), "Δ time (ms)": round(c.latency_delta_ms) if c.latency_delta_ms is not None
-          else None} for c in comparison.changes],
+          "Δ cost ($)": _money(c.cost_delta, "+"),
+          "Δ time (ms)": f"{c.latency_delta_ms:+.0f}" if c.latency_delta_ms is not None else ""} for c in comparison.changes],
         columns=["Case", "Change", "Before", "Now", "Checks that changed", "Δ cost ($)", "Δ time (ms)"])
 
 
@@ -307,8 +320,8 @@ def compare_panel(store: CaseStore, scope: CaseScope, batch: BatchResult) -> Non
     styled = frame.style.apply(
         lambda row: [CHANGE_COLORS.get(Change(row["Change"]), "")] * len(row), axis=1)
     st.dataframe(styled, hide_index=True, width="stretch",
-                 column_config={"Δ cost ($)": st.column_config.NumberColumn(format="%+.7f"),
-                                "Δ time (ms)": st.column_config.NumberColumn(format="%+d")})
+                 column_config={"Δ cost ($)": st.column_config.TextColumn(alignment="right"),
+                                "Δ time (ms)": st.column_config.TextColumn(alignment="right")})
 
 
 def downloads(batch: BatchResult) -> None:

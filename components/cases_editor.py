@@ -78,6 +78,22 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
+def _open_new(case: TestCase) -> None:
+    """Button callback (before the script runs: one run per click): open an unsaved case in the editor."""
+    st.session_state[NEW_CASE] = case
+    _fresh_editor()
+
+
+def _discard() -> None:
+    st.session_state.pop(NEW_CASE, None)
+
+
+def _delete(store: CaseStore, scope: CaseScope, case: TestCase) -> None:
+    store.delete_case(scope, case.id)
+    notice("success", f"Deleted “{md(case.name, limit=120)}”.")
+    _fresh_editor()
+
+
 def cases_frame(cases: list[TestCase]) -> pd.DataFrame:
     return pd.DataFrame(
         [{"Name": c.name,
@@ -95,19 +111,15 @@ def cases_list(cases: list[TestCase], conn: Connection) -> TestCase | None:
                           selection_mode="single-row", key=f"cases.table.{_version()}",
                           column_config={"Checks": st.column_config.NumberColumn(width="small")})
     new_col, form_col, _ = st.columns([1, 2, 3])
-    if new_col.button("New case", icon=":material/add:", key="cases.new", width="stretch"):
-        st.session_state[NEW_CASE] = TestCase(name="New case", agent=conn.agent or "")
-        _fresh_editor()
-        st.rerun()
+    new_col.button("New case", icon=":material/add:", key="cases.new", width="stretch", on_click=_open_new,
+                   args=(TestCase(name="New case", agent=conn.agent or ""),))
     request = execute_form_request(conn)
-    if form_col.button("Add from the Execute form", icon=":material/input:", key="cases.from_form", width="stretch",
-                       disabled=request is None,
-                       help="A new case with the inputs the Execute form holds for this agent now"
-                       if request is not None else "Open “Execute agent” for this agent first"):
-        st.session_state[NEW_CASE] = case_from_request(conn.agent or "", "Case from the Execute form", request or {},
-                                                       secrets=(conn.settings.api_key,))
-        _fresh_editor()
-        st.rerun()
+    form_col.button("Add from the Execute form", icon=":material/input:", key="cases.from_form", width="stretch",
+                    disabled=request is None, on_click=_open_new,
+                    args=(case_from_request(conn.agent or "", "Case from the Execute form", request or {},
+                                            secrets=(conn.settings.api_key,)),),
+                    help="A new case with the inputs the Execute form holds for this agent now"
+                    if request is not None else "Open “Execute agent” for this agent first")
     rows = picked.selection.rows if picked is not None else []
     if rows:
         st.session_state.pop(NEW_CASE, None)
@@ -213,14 +225,11 @@ def case_editor(store: CaseStore, scope: CaseScope, case: TestCase, metadata: li
                 notice("success", f"Saved “{md(edited.name, limit=120)}”.")
                 _fresh_editor()
                 st.rerun()
-    if saved and st.button("Delete this case", icon=":material/delete:", key=f"{key}.delete"):
-        store.delete_case(scope, case.id)
-        notice("success", f"Deleted “{md(case.name, limit=120)}”.")
-        _fresh_editor()
-        st.rerun()
-    elif not saved and st.button("Discard", key=f"{key}.discard"):
-        st.session_state.pop(NEW_CASE, None)
-        st.rerun()
+    if saved:
+        st.button("Delete this case", icon=":material/delete:", key=f"{key}.delete", on_click=_delete,
+                  args=(store, scope, case))
+    else:
+        st.button("Discard", key=f"{key}.discard", on_click=_discard)
 
 
 def import_export(store: CaseStore, scope: CaseScope, cases: list[TestCase]) -> None:

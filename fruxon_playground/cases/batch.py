@@ -17,7 +17,7 @@ import threading
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -174,25 +174,20 @@ class BatchProgress:
         return self.done / self.total if self.total else 1.0
 
 
-class LabelledSaver:
-    """Saves a batch's runs like any run, grouped under the batch and labelled with the case name
-    (where the history keeps those fields). A request the server refused with 429 was never run:
-    it is not saved (the case is sent again), and neither is a run's first, empty save."""
+class BatchSaver:
+    """Saves a batch's runs like any run (the recorder groups them under the batch and labels each
+    with its case's name). A request the server refused with 429 was never run: it is not saved
+    (the case is sent again), and neither is a run's first, empty save."""
 
-    def __init__(self, store: RunSaver, group_id: str, label: str) -> None:
+    def __init__(self, store: RunSaver) -> None:
         self.store = store
-        self.group_id = group_id
-        self.label = label
 
-    def save(self, run: SavedRun) -> SavedRun:
+    def save(self, run: SavedRun, *, secrets: Iterable[str | None] = ()) -> SavedRun:
         if not run.events and run.status == "running":
             return run
         if _refused_by_rate_limit(run):
             return run
-        names = {f.name for f in dataclasses.fields(run)}
-        if {"group_id", "label"} <= names:
-            run = dataclasses.replace(run, group_id=self.group_id, label=self.label)  # type: ignore[call-arg]
-        return self.store.save(run)
+        return self.store.save(run, secrets=secrets)
 
 
 def _refused_by_rate_limit(run: SavedRun) -> bool:
@@ -335,7 +330,8 @@ class BatchRunner:
     def _recorder(self, case: TestCase) -> RunRecorder | None:
         if self._saver is None or self._context is None:
             return None
-        return RunRecorder(LabelledSaver(self._saver, self.id, case.name), self._context)
+        return RunRecorder(BatchSaver(self._saver),
+                           dataclasses.replace(self._context, group_id=self.id, label=case.name))
 
     def _run_case(self, index: int) -> None:
         case = self.cases[index]
@@ -369,7 +365,7 @@ class BatchRunner:
             status = CaseStatus.STOPPED
         else:
             status = CaseStatus.PASSED if result.passed else CaseStatus.FAILED
-        refused = failure is not None and failure.status == 429  # not saved: see LabelledSaver
+        refused = failure is not None and failure.status == 429  # not saved: see BatchSaver
         with self._lock:
             note = self._outcomes[index].note
             if refused and not self._stopping:

@@ -22,7 +22,7 @@ from fruxon_playground.cases.model import TestCase, check_from_json
 from fruxon_playground.cases.pytest_export import pytest_file
 from fruxon_playground.cases.target import Target, TargetKind
 from fruxon_playground.drafts import TEMPLATES
-from fruxon_playground.history import RunStore
+from fruxon_playground.history import RunStore, open_store
 from fruxon_playground.runs import RunContext
 
 FAILS_ON_PURPOSE = "Refund limit in euros (fails on purpose)"
@@ -30,7 +30,7 @@ FAILS_ON_PURPOSE = "Refund limit in euros (fails on purpose)"
 
 @pytest.fixture
 def history(tmp_path) -> RunStore:
-    return RunStore(tmp_path / "history.sqlite3")
+    return open_store(tmp_path / "history.sqlite3")
 
 
 def run_batch(sandbox, cases, target: Target, history: RunStore | None = None, **options) -> BatchResult:
@@ -96,7 +96,7 @@ def test_a_draft_target_runs_the_editors_flow_with_each_cases_inputs(sandbox, hi
 
 
 def test_stop_cancels_the_running_cases_and_leaves_the_rest_not_run(timed_sandbox, tmp_path) -> None:
-    history = RunStore(tmp_path / "history.sqlite3")
+    history = open_store(tmp_path / "history.sqlite3")
     cases = [TestCase(name=f"long {i}", agent="support_agent", parameters={"question": f"q{i} [[sandbox:long]]"},
                       checks=[check_from_json({"kind": "no_failure"})]) for i in range(8)]
     context = RunContext("browser:ada", timed_sandbox.base_url, timed_sandbox.tenant, (timed_sandbox.api_key,))

@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse, Response
 from fruxon_playground.cases.batch import MAX_RATE_LIMITED, BatchRunner, CaseStatus, pooled_clients
 from fruxon_playground.cases.model import TestCase, check_from_json
 from fruxon_playground.cases.target import Target, TargetKind
-from fruxon_playground.history import RunStore
+from fruxon_playground.history import RunQuery, RunStore, open_store
 from fruxon_playground.runs import RunContext
 from tests.api._loopback import serve
 
@@ -91,7 +91,7 @@ def test_no_more_than_the_concurrency_runs_at_once(concurrency: int) -> None:
 
 
 def test_a_429_requeues_the_case_and_holds_every_lane_until_retry_after(tmp_path) -> None:
-    history = RunStore(tmp_path / "history.sqlite3")
+    history = open_store(tmp_path / "history.sqlite3")
     agent = FakeAgent(latency_s=0.1, refusals={"q1": 1, "q4": 2}, retry_after="1")
     with serve(agent.app()) as base_url:  # 24 cases keep 3 lanes sending for ~0.8 s without a hold
         batch = runner(base_url, cases(24), history=history, concurrency=3).start()
@@ -107,8 +107,8 @@ def test_a_429_requeues_the_case_and_holds_every_lane_until_retry_after(tmp_path
         # ...and so does every other lane (a request already on its way when the 429 came may still arrive)
         assert not [t - refused_at for t, _, _ in agent.log if refused_at + 0.5 < t < refused_at + 0.95]
     # Each case is one saved run: the refused requests were never runs.
-    assert sorted(r.status for r in history.list("browser:ada")) == ["completed"] * 24
-    assert {o.run_id for o in result.outcomes} == {r.id for r in history.list("browser:ada")}
+    assert sorted(r.status for r in history.list(RunQuery("browser:ada")).items) == ["completed"] * 24
+    assert {o.run_id for o in result.outcomes} == {r.id for r in history.list(RunQuery("browser:ada")).items}
 
 
 def test_a_case_refused_again_and_again_fails_after_a_few_tries_and_the_others_go_on() -> None:

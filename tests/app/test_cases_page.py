@@ -15,7 +15,7 @@ from components.cases_editor import LABEL_KINDS, _read_editor
 from fruxon_playground.cases.model import TestCase
 from fruxon_playground.cases.sqlite_store import SqliteCaseStore
 from fruxon_playground.cases.store import CaseScope
-from fruxon_playground.history import RunStore
+from fruxon_playground.history import RunQuery, open_store
 
 ROOT = Path(__file__).resolve().parents[2]
 ENTRY = f"import runpy\nrunpy.run_path({str(ROOT / 'app.py')!r}, run_name='__main__')\n"
@@ -76,14 +76,15 @@ def test_the_sandbox_agent_gets_the_demo_cases_and_a_batch_shows_the_failure_on_
     assert list(grid["Result"]) == ["✓ passed"] * 4 + ["✗ failed"]
     assert list(grid["Checks"]) == ["✓✓✓✓", "✓✓✓", "✓✓✓", "✓✓✓", "✓✗"]
     assert grid["Failed checks"].iloc[-1] == "answer contains “500 EUR”: the answer does not contain “500 EUR”"
-    assert all(link.startswith("history?run=") for link in grid["Run"]) and grid["Cost ($)"].gt(0).all()
+    assert all(link.startswith("history?run=") for link in grid["Run"]) and grid["Cost ($)"].astype(float).gt(0).all()
     assert ":green-badge[:material/check: 4 passed] :red-badge[:material/close: 1 failed]" in texts(at)
     # Every case run is a normal saved run of this owner; the batch is kept for comparing.
     owner = at.session_state[state.OWNER]
-    runs = RunStore(instant_sandbox).list(owner)
-    assert {r.id for r in runs} == {link.split("=")[1] for link in grid["Run"]}
     scope = CaseScope(owner, "demo", "support_agent")
     (saved,) = SqliteCaseStore(instant_sandbox).list_batches(scope)
+    runs = open_store(instant_sandbox).list(RunQuery(owner, group_id=saved.id)).items  # grouped under the batch
+    assert {r.id for r in runs} == {link.split("=")[1] for link in grid["Run"]}
+    assert sorted(r.label for r in runs) == sorted(grid["Case"])  # each labelled with its case's name
     assert saved.summary == "4 passed · 1 failed" and saved.target_label == "deployed"
     assert "ships 5 test cases" not in texts(at.run())  # offered once
 

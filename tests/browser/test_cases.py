@@ -90,10 +90,55 @@ def test_a_20_case_batch_runs_shows_the_failure_and_downloads(page: Page, app_se
     page.get_by_test_id("stExpander").filter(has_text="The run: answer").locator("summary").click()
     expect(page.get_by_role("tab", name="Trace")).to_be_visible()  # the saved run, drawn once opened
     expect(page.get_by_text("You said: hello there").first).to_be_visible()
-    page.get_by_test_id("stExpander").filter(has_text="The run: answer").scroll_into_view_if_needed()
+    # From the filtered grid down: the failing case's row, its checks and why one failed, then its run.
+    page.get_by_text("Only failures", exact=True).evaluate("e => e.scrollIntoView({block: 'center'})")
+    page.wait_for_timeout(300)
     screenshot(page, "cases-batch-20-failure")
 
     with page.expect_download() as download:
         page.get_by_role("button", name="pytest file").click()
     exported = download.value.path().read_text(encoding="utf-8")
     assert "client.stream(AGENT" in exported and "'name': 'Says goodbye (fails on purpose)'" in exported
+
+
+def slow_cases(count: int) -> str:
+    """Cases of the sandbox's Stream Bench agent, each a 20 s stream (100 chunks at 5 per second)."""
+    return "\n".join(json.dumps({"name": f"Slow stream {i}", "parameters": {"rate": 5, "count": 100},
+                                 "checks": [{"kind": "no_failure"}]}) for i in range(1, count + 1))
+
+
+def test_a_running_batch_shows_live_counts_and_stop_ends_it(page: Page, app_server, tmp_path) -> None:
+    open_page(page, f"{app_server.url}/test_cases", "Test cases")
+    pick_agent(page, "stream_bench")
+    expect(page.get_by_text("0 case(s) of stream_bench")).to_be_visible()
+    cases_file = tmp_path / "slow-cases.jsonl"
+    cases_file.write_text(slow_cases(6), encoding="utf-8")
+    import_button = page.get_by_role("button", name="Import", exact=True)
+    for _ in range(3):
+        page.get_by_test_id("stFileUploader").locator("input[type=file]").set_input_files(str(cases_file))
+        try:
+            import_button.wait_for(timeout=5_000)
+            break
+        except PlaywrightTimeout:
+            continue
+    import_button.click()
+    expect(page.get_by_text("6 case(s) of stream_bench")).to_be_visible()
+
+    page.get_by_role("button", name="Run 6 case(s)").click()
+    main = page.get_by_test_id("stMainBlockContainer")
+    # Concurrency 4 (the default): four cases stream, two wait their turn; Run is disabled meanwhile.
+    expect(main.get_by_text(re.compile(r"4 running"))).to_be_visible()
+    expect(main.get_by_text(re.compile(r"0 of 6 done"))).to_be_visible()
+    expect(page.get_by_role("button", name="Run 6 case(s)")).to_be_disabled()
+    expect(page.get_by_test_id("stProgress")).to_be_visible()
+    screenshot(page, "cases-batch-live")
+
+    main.get_by_role("button", name="Stop").click()
+    expect(main.get_by_text(re.compile(r"4 stopped.*2 not run.*6 of 6 done · deployed.*· stopped"))).to_be_visible(
+        timeout=10_000)
+    expect(main.get_by_role("button", name="Stop")).to_have_count(0)
+    expect(page.get_by_role("button", name="Run 6 case(s)")).to_be_enabled()
+    grid = page.locator("[data-testid=stDataFrame]").filter(has_text="Failed checks")
+    expect(grid.locator("td", has_text="■ stopped")).to_have_count(4)
+    expect(grid.locator("td", has_text="not run")).to_have_count(2)
+    screenshot(page, "cases-batch-stopped")

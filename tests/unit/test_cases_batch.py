@@ -5,16 +5,17 @@ from __future__ import annotations
 import csv
 import dataclasses
 import io
+from collections.abc import Iterable
 
 import pytest
 
 from fruxon_playground.cases.batch import (
     BATCH_CSV_COLUMNS,
     BatchResult,
+    BatchSaver,
     CaseOutcome,
     CaseStatus,
     Change,
-    LabelledSaver,
     batch_csv,
     compare_batches,
 )
@@ -57,40 +58,29 @@ def test_targets_refuse_what_cannot_run() -> None:
 
 class Sink:
     def __init__(self) -> None:
-        self.saved: list[SavedRun] = []
+        self.saved: list[tuple[SavedRun, tuple[str | None, ...]]] = []
 
-    def save(self, run: SavedRun) -> SavedRun:
-        self.saved.append(run)
+    def save(self, run: SavedRun, *, secrets: Iterable[str | None] = ()) -> SavedRun:
+        self.saved.append((run, tuple(secrets)))
         return run
 
 
-def saved(status: str, events: list[lc.RunEvent], cls: type = SavedRun) -> SavedRun:
-    return cls(kind="stream", agent_id="support_agent", request={}, status=status,
-               events=[{"event": e.event, "data": e.raw, "t_ms": 1.0} for e in events])
+def saved(status: str, events: list[lc.RunEvent]) -> SavedRun:
+    return SavedRun(kind="stream", agent_id="support_agent", request={}, status=status,
+                    events=[{"event": e.event, "data": e.raw, "t_ms": 1.0} for e in events])
 
 
 def test_runs_are_saved_except_a_first_empty_save_and_a_429_refusal() -> None:
     sink = Sink()
-    saver = LabelledSaver(sink, "batch-1", "Refunds")
-    saver.save(saved("running", []))
+    saver = BatchSaver(sink)
+    saver.save(saved("running", []), secrets=("fx_key",))
     saver.save(saved("failed", [lc.RequestFailed(title="Too Many Requests", message="slow down", status=429,
-                                                 retry_after=1.0)]))
+                                                 retry_after=1.0)]), secrets=("fx_key",))
     refused_500 = saved("failed", [lc.RequestFailed(title="Server error", message="boom", status=500)])
     stopped = saved("stopped", [lc.StreamEnded("stopped", "Stopped by you.")])
-    saver.save(refused_500)
-    saver.save(stopped)
-    assert sink.saved == [refused_500, stopped]
-
-
-def test_runs_carry_the_batch_id_and_case_name_where_the_history_has_those_fields() -> None:
-    @dataclasses.dataclass(frozen=True)
-    class GroupedRun(SavedRun):  # the shape of the shared history's SavedRun, which adds both fields
-        group_id: str | None = None
-        label: str | None = None
-
-    sink = Sink()
-    LabelledSaver(sink, "batch-1", "Refunds").save(saved("completed", [lc.StreamEnded("interrupted", "x")], GroupedRun))
-    assert (sink.saved[0].group_id, sink.saved[0].label) == ("batch-1", "Refunds")
+    saver.save(refused_500, secrets=("fx_key",))
+    saver.save(stopped, secrets=("fx_key",))
+    assert sink.saved == [(refused_500, ("fx_key",)), (stopped, ("fx_key",))]  # the key goes on to be masked
 
 
 def outcome(name: str, status: CaseStatus, checks: dict[str, bool] | None = None, cost: float = 0.0001,

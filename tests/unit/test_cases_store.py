@@ -13,7 +13,7 @@ from fruxon_playground.cases.evaluate import CaseResult, CheckResult
 from fruxon_playground.cases.model import TestCase, check_from_json
 from fruxon_playground.cases.sqlite_store import SqliteCaseStore
 from fruxon_playground.cases.store import CaseScope, DuplicateCaseName
-from fruxon_playground.history import RunStore, SavedRun
+from fruxon_playground.history import SavedRun, open_store
 
 ADA = CaseScope("browser:ada", "demo", "support_agent")
 
@@ -76,14 +76,14 @@ def test_the_file_is_private_and_shared_with_the_run_history(tmp_path) -> None:
     cases = SqliteCaseStore(path)
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
     cases.save_case(ADA, case("Refunds"))
-    runs = RunStore(path)  # the history store migrates the same file after the case tables exist
+    runs = open_store(path)  # the history store migrates the same file after the case tables exist
     saved = runs.save(SavedRun(kind="stream", agent_id="support_agent", request={}, status="completed", owner="o"))
     assert runs.get(saved.id) is not None and [c.name for c in SqliteCaseStore(path).list_cases(ADA)] == ["Refunds"]
 
 
 def test_a_loose_existing_file_is_tightened_to_0600(tmp_path) -> None:
     path = tmp_path / "history.sqlite3"
-    RunStore(path)
+    open_store(path)
     os.chmod(path, 0o644)
     SqliteCaseStore(path)
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
