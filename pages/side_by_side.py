@@ -1,0 +1,51 @@
+"""Side by side: one input on two targets at once (the draft, the deployed agent, revision N), two
+live panels, then the verdict and the step-aligned diff. `?a=…&b=…` shares a pair read-only."""
+
+import streamlit as st
+
+from components import state
+from components.agent_info import load_agent
+from components.connection import require_agent
+from components.live_panel import follow_all
+from components.safe import md
+from components.side_by_side import (
+    clear_link,
+    draw_pair,
+    find_pair,
+    linked_pair,
+    own_pair,
+    pair_form,
+    publish_pair,
+    start,
+)
+
+state.require_app("pages/side_by_side.py")
+st.title("Side by side")
+linked = linked_pair()
+conn = st.session_state.get(state.CONNECTION)
+mine = own_pair(conn.agent) if conn is not None and conn.agent else None
+if linked is not None and linked != mine:  # someone's link, or this browser's in a new tab: read-only
+    st.info("A shared comparison, read-only. Its requests have no secrets; no key is needed to view it.")
+    runs = find_pair(linked)
+    if st.button("Start a comparison of your own", icon=":material/add:"):
+        clear_link()
+        st.rerun()
+    panels = draw_pair(runs, None) if runs is not None else []
+    follow_all(panels)
+    st.stop()
+
+conn = require_agent("both sides run this agent.")
+st.caption(f"Runs one input of {md(conn.agent, limit=80)} on two targets at once; both runs are saved to History.")
+agent, agent_error = load_agent(conn, conn.agent)
+if agent_error:
+    st.warning(f"Agent “{md(conn.agent, limit=80)}” could not be loaded: {md(agent_error)}")
+runs = find_pair(mine) if mine is not None else None
+busy = runs is not None and any(not r.finished for r in runs)
+if mine is not None:
+    publish_pair(mine)
+requested = pair_form(conn, agent, busy=busy)
+if requested is not None:
+    start(conn, *requested)
+    st.rerun()  # draw the form again with Run disabled while both run
+panels = draw_pair(runs, conn) if runs is not None else []
+follow_all(panels)
