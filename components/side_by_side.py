@@ -124,6 +124,7 @@ def side_picker(conn: Connection, agent: Agent | None, letter: str, environments
                                          ":streamTest / :test. Draft: the flow “Test a draft” holds now.")
         kind = kind or default
         revision: int | None = None
+        declared: frozenset[str] | None = None
         problem: str | None = None
         if kind is TargetKind.REVISION:
             if letter == "B" and deployed and deployed > 1:  # a first visit compares with the revision before
@@ -132,6 +133,9 @@ def side_picker(conn: Connection, agent: Agent | None, letter: str, environments
             revision = row.agent_revision if row is not None else None
             if revision is None:
                 problem = f"{letter}: this agent has no published revision to run."
+            else:
+                metadata, schema_error = load_parameters(conn, conn.agent, revision)
+                declared = None if schema_error else frozenset(m.name for m in metadata)
         elif kind is TargetKind.DEPLOYED:
             st.caption(f"Executions run revision {deployed}." if deployed else "The deployed revision.")
         else:
@@ -159,7 +163,7 @@ def side_picker(conn: Connection, agent: Agent | None, letter: str, environments
     if problem:
         return problem
     target = Target(kind, revision=revision, draft=draft if kind is TargetKind.DRAFT else None, streamed=streamed)
-    return Side(target, environment_slug=environment, mode=mode or None)
+    return Side(target, environment_slug=environment, mode=mode or None, declared=declared)
 
 
 def pair_form(conn: Connection, agent: Agent | None, *, busy: bool) -> tuple[tuple[Side, Side], dict[str, Any]] | None:
@@ -186,6 +190,12 @@ def pair_form(conn: Connection, agent: Agent | None, *, busy: bool) -> tuple[tup
     problems = [s for s in sides if isinstance(s, str)]
     for problem in problems:
         st.caption(md(problem))
+    body = {"parameters": form.values or None, "attachments": [a.file_link for a in attachments] or None}
+    for letter, side in zip(LETTERS, sides, strict=True):
+        left_out = side.left_out(inputs_of(conn.agent, body)) if isinstance(side, Side) else []
+        if left_out:
+            st.caption(f"{letter} does not get {', '.join(md(n, limit=60) for n in left_out)}: its revision does "
+                       "not declare it (the server would refuse the run).")
     clicked = st.button("Run both", type="primary", icon=":material/play_arrow:", key=f"{PREFIX}.run",
                         disabled=busy or bool(problems), width="stretch",
                         help="Starts A and B at once with this input; both are saved to History")
@@ -198,7 +208,6 @@ def pair_form(conn: Connection, agent: Agent | None, *, busy: bool) -> tuple[tup
         found += [f"{name}: {m}" for name, messages in field_errors.items() for m in messages]
         st.error("Nothing was sent. Fix these first:\n\n" + "\n".join(f"- {md(p)}" for p in found))
         return None
-    body = {"parameters": form.values or None, "attachments": [a.file_link for a in attachments] or None}
     return (sides[0], sides[1]), body  # type: ignore[return-value]
 
 

@@ -35,6 +35,9 @@ class Side:
     target: Target
     environment_slug: str | None = None  # only the deployed agent takes one (a TestRequest has none, §4.4)
     mode: str | None = None  # PRODUCTION | SANDBOX; None: the server's default
+    # The parameters this side's revision declares (None: unknown, send them all). The server refuses
+    # an undeclared one, and an older revision often lacks a parameter the newer form has.
+    declared: frozenset[str] | None = None
 
     def __post_init__(self) -> None:
         if self.mode is not None and self.mode not in _MODES:
@@ -58,8 +61,18 @@ class Side:
             parts.append(f"{self.mode.lower()} mode")
         return " · ".join(parts)
 
+    def left_out(self, inputs: TestCase) -> list[str]:
+        """The input's parameters this side does not send, because its revision does not declare them."""
+        if self.declared is None:
+            return []
+        return [name for name in inputs.parameters if name not in self.declared]
+
     def request(self, inputs: TestCase) -> dict[str, Any]:
         """The wire body that runs `inputs` on this side."""
+        left_out = self.left_out(inputs)
+        if left_out:
+            kept = {k: v for k, v in inputs.parameters.items() if k not in left_out}
+            inputs = inputs.model_copy(update={"parameters": kept})
         body = self.target.request(inputs)
         if self.environment:
             body["environmentSlug"] = self.environment

@@ -57,6 +57,16 @@ def test_each_side_sends_the_one_input_the_way_its_target_takes_it() -> None:
         Side(Target(TargetKind.DEPLOYED), mode="UNSPECIFIED")
 
 
+def test_a_parameter_the_sides_revision_does_not_declare_is_left_out() -> None:
+    inputs = inputs_of("support_agent", {"parameters": {"question": "q", "tone": "formal"}})
+    old = Side(Target(TargetKind.REVISION, revision=1), declared=frozenset({"question"}))
+    assert old.left_out(inputs) == ["tone"]
+    assert old.request(inputs) == {"baseRevision": 1, "parameters": {"question": "q"}}
+    assert inputs.parameters == {"question": "q", "tone": "formal"}  # the shared input is not changed
+    unknown = Side(Target(TargetKind.REVISION, revision=1))
+    assert unknown.left_out(inputs) == [] and unknown.request(inputs)["parameters"] == inputs.parameters
+
+
 def test_an_empty_form_sends_no_empty_fields() -> None:
     assert Side(Target(TargetKind.DEPLOYED)).request(inputs_of("echo", {"parameters": None})) == {}
 
@@ -123,11 +133,13 @@ def saved(store, run_id: str) -> SavedRun:
 def test_a_pair_runs_deployed_and_revision_1_at_once_and_saves_both_as_one_group(sandbox, tmp_path) -> None:
     store = open_store(str(tmp_path / "history.sqlite3"))
     context = RunContext(owner="browser:ada", base_url=sandbox.base_url, tenant=sandbox.tenant, secrets=(KEY,))
-    sides = (Side(Target(TargetKind.DEPLOYED)), Side(Target(TargetKind.REVISION, revision=1, streamed=False)))
-    inputs = inputs_of("support_agent", {"parameters": {"question": "How do refunds work?"}})
+    sides = (Side(Target(TargetKind.DEPLOYED)),
+             Side(Target(TargetKind.REVISION, revision=1, streamed=False), declared=frozenset({"question"})))
+    inputs = inputs_of("support_agent", {"parameters": {"question": "How do refunds work?", "tone": "formal"}})
     pair = start_pair("support_agent", inputs, sides,
                       lambda: FruxonClient(sandbox.base_url, KEY, sandbox.tenant), store=store, context=context)
     assert pair.a.kind is RunKind.STREAM and pair.b.kind is RunKind.TEST
+    assert pair.a.request == {"parameters": {"question": "How do refunds work?", "tone": "formal"}}
     assert pair.b.request == {"baseRevision": 1, "parameters": {"question": "How do refunds work?"}}
     assert all(handle.wait(30) for handle in pair.handles)
     a, b = saved(store, pair.a.id), saved(store, pair.b.id)
