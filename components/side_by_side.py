@@ -107,7 +107,8 @@ def find_pair(pair: tuple[str, str]) -> tuple[Run, Run] | None:
 
 # -- the two targets and the input --------------------------------------------------------------
 def side_picker(conn: Connection, agent: Agent | None, letter: str, environments: list[str]) -> Side | str:
-    """One target in a bordered card; returns the side, or why it cannot run yet."""
+    """One target in a bordered card; returns the side, or why it cannot run yet. Every card has the
+    same rows whatever its target (what does not apply shows disabled), so A and B line up."""
     prefix = f"{form_prefix(conn)}.{letter.lower()}"
     draft = st.session_state.get(DRAFT_CURRENT)
     has_draft = bool(draft and draft.get("flow"))
@@ -116,16 +117,20 @@ def side_picker(conn: Connection, agent: Agent | None, letter: str, environments
     if deployed or agent is None:
         kinds.insert(0, TargetKind.DEPLOYED)
     default = kinds[0] if letter == "A" or len(kinds) == 1 else kinds[1]
+    revision: int | None = None
+    declared: frozenset[str] | None = None
+    problem: str | None = None
+    environment: str | None = None
     with st.container(border=True):
         st.markdown(f"**{letter}**")
-        kind = st.segmented_control(f"Target {letter}", kinds, key=f"{prefix}.kind", default=default,
-                                    format_func=lambda k: KIND_LABELS[k], persist_state="session",
-                                    help="Deployed: :stream / :execute. Revision: a published revision through "
-                                         ":streamTest / :test. Draft: the flow “Test a draft” holds now.")
+        kind_col, stream_col = st.columns([4, 1], vertical_alignment="bottom")
+        kind = kind_col.segmented_control(
+            f"Target {letter}", kinds, key=f"{prefix}.kind", default=default, format_func=lambda k: KIND_LABELS[k],
+            persist_state="session", help="Deployed: :stream / :execute. Revision: a published revision through "
+                                          ":streamTest / :test. Draft: the flow “Test a draft” holds now.")
         kind = kind or default
-        revision: int | None = None
-        declared: frozenset[str] | None = None
-        problem: str | None = None
+        streamed = stream_col.toggle("Stream", value=True, key=f"{prefix}.streamed", persist_state="session",
+                                     help="Off: :execute / :test, the answer all at once")
         if kind is TargetKind.REVISION:
             if letter == "B" and deployed and deployed > 1:  # a first visit compares with the revision before
                 st.session_state.setdefault(revision_widget_key(conn, conn.agent, f"{PREFIX}.{letter}"), deployed - 1)
@@ -136,30 +141,32 @@ def side_picker(conn: Connection, agent: Agent | None, letter: str, environments
             else:
                 metadata, schema_error = load_parameters(conn, conn.agent, revision)
                 declared = None if schema_error else frozenset(m.name for m in metadata)
-        elif kind is TargetKind.DEPLOYED:
-            st.caption(f"Executions run revision {deployed}." if deployed else "The deployed revision.")
         else:
-            st.caption("The flow “Test a draft” holds now." if has_draft else
-                       "Open “Test a draft” first: its editor holds the draft.")
-            if not has_draft:
+            if kind is TargetKind.DEPLOYED:
+                shown = f"rev {deployed} · deployed" if deployed else "the deployed revision"
+            elif has_draft:
+                base = (draft or {}).get("baseRevision")
+                shown = "the draft in “Test a draft”" + (f" (base rev {base})" if base else "")
+            else:
+                shown = "no draft yet — open “Test a draft” first"
                 problem = f"{letter}: there is no draft yet; open “Test a draft” first."
-        env_col, mode_col, stream_col = st.columns([3, 3, 2], vertical_alignment="bottom")
-        environment = None
-        if kind is TargetKind.DEPLOYED:
-            environment = env_col.selectbox(
-                f"Environment {letter}", sorted(environments), key=f"{prefix}.environment", index=None,
-                accept_new_options=True, persist_state="session", placeholder="none",
-                help="End-customer tag sent with the run (a test run takes none).")
-            environment = (environment or "").strip() or None
-            slug_problem = environment_slug_problem(environment or "")
-            if slug_problem:
-                problem = f"{letter}: {slug_problem}"
-        else:
-            env_col.caption("A test run takes no environment.")
+            st.selectbox(f"Revision {letter}", [shown], key=f"{prefix}.shown.{kind.value}", disabled=True)
+        env_col, mode_col = st.columns(2)
+        with env_col:
+            if kind is TargetKind.DEPLOYED:
+                picked = st.selectbox(
+                    f"Environment {letter}", sorted(environments), key=f"{prefix}.environment", index=None,
+                    accept_new_options=True, persist_state="session", placeholder="none",
+                    help="End-customer tag sent with the run.")
+                environment = (picked or "").strip() or None
+                slug_problem = environment_slug_problem(environment or "")
+                if slug_problem:
+                    problem = f"{letter}: {slug_problem}"
+            else:
+                st.selectbox(f"Environment {letter}", [], key=f"{prefix}.no_environment", index=None, disabled=True,
+                             placeholder="not sent with a test run", help="A test request has no environment (§4.4).")
         mode = mode_col.selectbox(f"Mode {letter}", MODES, key=f"{prefix}.mode", format_func=MODE_LABELS.get,
                                   persist_state="session")
-        streamed = stream_col.toggle("Stream", value=True, key=f"{prefix}.streamed", persist_state="session",
-                                     help="Off: :execute / :test, the answer all at once")
     if problem:
         return problem
     target = Target(kind, revision=revision, draft=draft if kind is TargetKind.DRAFT else None, streamed=streamed)
@@ -274,14 +281,21 @@ def draw_pair(runs: tuple[Run, Run], conn: Connection | None) -> list[LivePanel]
     comparison = compare_runs(saved_of(runs[0]), saved_of(runs[1]))
     verdict = pair_verdict(comparison)
     with verdict_slot, st.container(border=True):
-        color, icon = _VERDICT_BADGE[verdict.tone]
-        headline = "Same answer" if verdict.same_answer else "Different answer"
-        rest = verdict.line.removeprefix(headline).removeprefix(" · ")
-        st.markdown(f"**Verdict** &nbsp; :{color}-badge[{icon} {headline}] &nbsp; {md(rest, limit=600)}")
+        st.markdown("**Verdict** &nbsp; " + " &nbsp;·&nbsp; ".join(_verdict_part(text, tone)
+                                                                  for text, tone in verdict.parts))
         st.caption("Share this comparison (read-only; the link holds the two run ids, never a key):")
         st.code(share_url(runs[0].id, runs[1].id), language=None)
     draw_comparison(comparison, key=f"{PREFIX}.compare")
     return panels
+
+
+def _verdict_part(text: str, tone: Tone) -> str:
+    """One piece of the verdict: the answer as a badge, a Δ in green (better) or red (worse)."""
+    if text in ("Same answer", "Different answer"):
+        color, icon = _VERDICT_BADGE[tone]
+        return f":{color}-badge[{icon} {text}]"
+    color = {Tone.BETTER: "green", Tone.WORSE: "red"}.get(tone)
+    return f":{color}[{md(text, limit=300)}]" if color else md(text, limit=300)
 
 
 def share_url(a_id: str, b_id: str) -> str:

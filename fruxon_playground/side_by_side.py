@@ -156,15 +156,29 @@ class PairVerdict:
     latency_a_ms: float | None = None
 
     @property
-    def line(self) -> str:
-        parts = ["Same answer" if self.same_answer else "Different answer"]
+    def parts(self) -> tuple[tuple[str, Tone], ...]:
+        """The verdict's pieces, each with how it reads for B (a Δ is judged only for like outcomes:
+        a failed run is not "faster")."""
+        judged = self.outcome is None
+        parts = [("Same answer", Tone.SAME) if self.same_answer else ("Different answer", Tone.DIFFERENT)]
         if self.outcome:
-            parts.append(self.outcome)
-        parts.append(_delta("Δcost", self.cost_delta, self.cost_a, format_cost))
-        parts.append(_delta("Δlatency", self.latency_delta_ms, self.latency_a_ms, format_ms))
-        parts.append("tools called differently: " + ", ".join(self.tools_called_differently)
-                     if self.tools_called_differently else "same tool calls")
-        return " · ".join(parts)
+            parts.append((self.outcome, self.tone))
+        parts.append((_delta("Δcost", self.cost_delta, self.cost_a, format_cost), _judge(self.cost_delta, judged)))
+        parts.append((_delta("Δlatency", self.latency_delta_ms, self.latency_a_ms, format_ms),
+                      _judge(self.latency_delta_ms, judged)))
+        parts.append(("tools called differently: " + ", ".join(self.tools_called_differently), Tone.DIFFERENT)
+                     if self.tools_called_differently else ("same tool calls", Tone.SAME))
+        return tuple(parts)
+
+    @property
+    def line(self) -> str:
+        return " · ".join(text for text, _ in self.parts)
+
+
+def _judge(delta: float | None, judged: bool) -> Tone:
+    if delta is None or not judged:
+        return Tone.NEUTRAL
+    return Tone.SAME if not delta else Tone.BETTER if delta < 0 else Tone.WORSE
 
 
 def _delta(name: str, delta: float | None, base: float | None, shown: Callable[..., str]) -> str:

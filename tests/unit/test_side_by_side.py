@@ -103,6 +103,7 @@ def test_a_different_answer_with_other_tool_calls_names_them_with_the_deltas() -
     assert verdict.cost_delta == pytest.approx(-0.00001) and verdict.latency_delta_ms == -1000
     assert verdict.line == ("Different answer · Δcost −$0.0000100 (−33%) · Δlatency −1.00 s (−50%) · "
                             "tools called differently: kb.search_articles (arguments, results)")
+    assert [tone for _, tone in verdict.parts] == [Tone.DIFFERENT, Tone.BETTER, Tone.BETTER, Tone.DIFFERENT]
 
 
 def test_a_run_that_failed_is_worse_and_its_unknown_cost_is_said() -> None:
@@ -110,6 +111,8 @@ def test_a_run_that_failed_is_worse_and_its_unknown_cost_is_said() -> None:
                                         failed_run("HTTP 400: question is required")))
     assert verdict.outcome == "A completed, B failed" and verdict.tone is Tone.WORSE
     assert "Δcost unknown" in verdict.line and verdict.cost_delta is None
+    # B failed fast: its shorter latency is not called better.
+    assert [tone for text, tone in verdict.parts if text.startswith("Δ")] == [Tone.NEUTRAL, Tone.NEUTRAL]
     better = pair_verdict(compare_runs(failed_run("HTTP 503"), sync_run("Fine.", trace(3, *BASE_STEPS))))
     assert better.tone is Tone.BETTER and better.line.startswith("Different answer · A failed, B completed")
 
