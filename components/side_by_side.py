@@ -123,7 +123,7 @@ def side_picker(conn: Connection, agent: Agent | None, letter: str, environments
     environment: str | None = None
     with st.container(border=True):
         st.markdown(f"**{letter}**")
-        kind_col, stream_col = st.columns([4, 1], vertical_alignment="bottom")
+        kind_col, stream_col = st.columns([3, 2], vertical_alignment="bottom")
         kind = kind_col.segmented_control(
             f"Target {letter}", kinds, key=f"{prefix}.kind", default=default, format_func=lambda k: KIND_LABELS[k],
             persist_state="session", help="Deployed: :stream / :execute. Revision: a published revision through "

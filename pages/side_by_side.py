@@ -43,7 +43,10 @@ runs = find_pair(mine) if mine is not None else None
 busy = runs is not None and any(not r.finished for r in runs)
 if mine is not None:
     publish_pair(mine)
-requested = pair_form(conn, agent, busy=busy)
+# Once a pair exists the results lead; the form folds away (a new pair folds it again).
+with st.expander("Targets and input" if mine is None else "Targets and input — change them and run again",
+                 icon=":material/tune:", expanded=mine is None, key=f"side_by_side.form.{mine[0] if mine else 'new'}"):
+    requested = pair_form(conn, agent, busy=busy)
 if requested is not None:
     start(conn, *requested)
     st.rerun()  # draw the form again with Run disabled while both run

@@ -27,7 +27,7 @@ def test_deployed_against_revision_1_side_by_side_and_shared(page: Page, app_ser
     fill_parameter(page, "Question *", "How do refunds work? (side by side)")
     page.get_by_role("button", name="Run both").click()
 
-    # Two panels, one per target, each with its own status line.
+    # Two panels, one per target, each with its own status line (both live at once: the test below).
     expect(main.get_by_role("heading", name="A: deployed · stream")).to_be_visible(timeout=WAIT)
     expect(main.get_by_role("heading", name="B: revision 1 · stream")).to_be_visible(timeout=WAIT)
     verdict = main.get_by_test_id("stMarkdown").filter(has_text=re.compile(r"^\s*Verdict"))
@@ -45,7 +45,7 @@ def test_deployed_against_revision_1_side_by_side_and_shared(page: Page, app_ser
     steps = page.locator("[data-testid=stDataFrame]").filter(has_text="What differs")
     expect(steps.locator("td", has_text="Search Articles").first).to_be_attached()
     expect(steps.locator("td", has_text="removed").first).to_be_attached()
-    screenshot(page, "side-by-side")
+    tall_screenshot(page, "side-by-side")
 
     # The share link: the two run ids and nothing else; a new page opens it read-only.
     link = main.get_by_test_id("stCode").filter(has_text="?a=").inner_text().strip()
@@ -65,3 +65,22 @@ def test_deployed_against_revision_1_side_by_side_and_shared(page: Page, app_ser
     assert shared.url.startswith(link.split("?")[0]) and "a=" in shared.url and "b=" in shared.url
     tall_screenshot(shared, "side-by-side-shared")
     shared.close()
+
+
+def test_stop_both_stops_both_runs_and_still_compares_what_arrived(page: Page, app_server) -> None:
+    open_page(page, f"{app_server.url}/side_by_side", "Side by side")
+    main = page.get_by_test_id("stMain")
+    fill_parameter(page, "Question *", "A long answer please [[sandbox:long]]")
+    page.get_by_role("button", name="Run both").click()
+    expect(main.get_by_text(re.compile(r"Running\s*·\s*[\d.]+ m?s"))).to_have_count(2, timeout=WAIT)
+    page.wait_for_timeout(1_500)  # both panels fill with text while they run
+    screenshot(page, "side-by-side-live")
+    page.get_by_role("button", name="Stop both").click()
+    expect(main.get_by_text(re.compile(r"Stopped\s*·\s*[\d.]+ m?s"))).to_have_count(2, timeout=WAIT)
+    expect(main.get_by_role("button", name="Stop both")).to_have_count(0)
+    verdict = main.get_by_test_id("stMarkdown").filter(has_text=re.compile(r"^\s*Verdict"))
+    expect(verdict).to_be_visible(timeout=WAIT)
+    main.get_by_text("Targets and input — change them and run again").click()  # the form folded away
+    expect(main.get_by_role("button", name="Run both")).to_be_enabled()
+    expect(page.get_by_role("textbox", name="Question *", exact=True)).to_have_value(
+        "A long answer please [[sandbox:long]]")
