@@ -40,6 +40,7 @@ from fruxon_playground.side_by_side import (
     LETTERS,
     QUERY_KEYS,
     Side,
+    draft_declared,
     inputs_of,
     pair_from_query,
     pair_verdict,
@@ -145,6 +146,7 @@ def side_picker(conn: Connection, agent: Agent | None, letter: str, environments
             if kind is TargetKind.DEPLOYED:
                 shown = f"rev {deployed} · deployed" if deployed else "the deployed revision"
             elif has_draft:
+                declared = draft_declared(draft or {})
                 base = (draft or {}).get("baseRevision")
                 shown = "the draft in “Test a draft”" + (f" (base rev {base})" if base else "")
             else:

@@ -88,6 +88,14 @@ def inputs_of(agent: str, form_body: Mapping[str, Any]) -> TestCase:
                     attachments=list(form_body.get("attachments") or []), chat_user=form_body.get("chatUser"))
 
 
+def draft_declared(draft: Mapping[str, Any]) -> frozenset[str] | None:
+    """The parameters a draft declares (its `parametersMetadata`); None when it does not say."""
+    metadata = draft.get("parametersMetadata")
+    if not isinstance(metadata, list):
+        return None
+    return frozenset(str(p["name"]) for p in metadata if isinstance(p, Mapping) and p.get("name"))
+
+
 def run_label(letter: str, side: Side) -> str:
     return f"{letter}: {side.label}"
 

@@ -11,8 +11,11 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from components import state
+from components.draft_editor import CURRENT as DRAFT_CURRENT
 from components.safe import md
+from components.url_state import live_runs
 from fruxon_playground.cases.target import TargetKind
+from fruxon_playground.drafts import TEMPLATES
 from fruxon_playground.history import open_store
 from tests.app.test_pages import ROOT, button, page_text, start, text_area
 
@@ -80,7 +83,9 @@ def test_deployed_against_revision_1_runs_both_and_shows_the_verdict_and_the_dif
     assert text_area(at, "Question *").value == "How do refunds work?"
     assert not button(at, "Run both").disabled and "Verdict" in page_text(at)
 
-    # The link opened cold (a new session): the same comparison, read-only, no form.
+    # The link opened cold after a restart (a new session; the process no longer holds the live runs):
+    # the same comparison from the saved runs, read-only, no form.
+    live_runs.clear()
     cold = AppTest.from_string(_entry(), default_timeout=60)
     cold.query_params["a"], cold.query_params["b"] = a_id, b_id
     cold.run()
@@ -111,6 +116,23 @@ def test_a_broken_or_unknown_link_says_why_and_offers_the_form() -> None:
     at.query_params["a"], at.query_params["b"] = "e" * 32, "f" * 32
     at.run()
     assert any("Run A: No saved run has this id" in w.value for w in at.warning)
+
+
+def test_the_draft_in_the_editor_against_the_deployed_agent() -> None:
+    at = start(PAGE)
+    at.session_state[DRAFT_CURRENT] = TEMPLATES["llm"].request  # what "Test a draft" keeps of its editor
+    at.run()
+    at.get("button_group")[1].set_value(TargetKind.DRAFT).run()
+    at.get("toggle")[1].set_value(False).run()  # B answers all at once
+    assert "B does not get tone" in page_text(at)  # the draft declares only `question`
+    run_pair(at, "How do I reset my password?")
+    headings = [m.value for m in at.markdown if m.value.startswith("#### ")]
+    assert headings == ["#### " + md("A: deployed · stream"), "#### " + md("B: draft · sync")]
+    store = open_store(os.environ["PLAYGROUND_HISTORY_PATH"])
+    b = store.get(at.query_params["b"])
+    assert b is not None and b.kind == "test" and b.request["flow"] == TEMPLATES["llm"].request["flow"]
+    assert b.request["parameters"] == {"question": "How do I reset my password?"} and b.status == "completed"
+    assert any(m.value.startswith("**Verdict**") for m in at.markdown)
 
 
 def test_the_draft_target_waits_for_a_draft_and_a_required_input_is_asked_for() -> None:

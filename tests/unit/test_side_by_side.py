@@ -18,6 +18,7 @@ from fruxon_playground.sandbox.config import SandboxConfig
 from fruxon_playground.sandbox.embedded import RunningSandbox, start_sandbox
 from fruxon_playground.side_by_side import (
     Side,
+    draft_declared,
     inputs_of,
     pair_from_query,
     pair_verdict,
@@ -65,6 +66,12 @@ def test_a_parameter_the_sides_revision_does_not_declare_is_left_out() -> None:
     assert inputs.parameters == {"question": "q", "tone": "formal"}  # the shared input is not changed
     unknown = Side(Target(TargetKind.REVISION, revision=1))
     assert unknown.left_out(inputs) == [] and unknown.request(inputs)["parameters"] == inputs.parameters
+
+
+def test_a_draft_declares_what_its_parameters_metadata_lists() -> None:
+    assert draft_declared(TEMPLATES["llm"].request) == frozenset({"question"})
+    assert draft_declared({"flow": {}}) is None
+    assert draft_declared({"parametersMetadata": [{"name": "a"}, {"type": "STRING"}, "junk"]}) == frozenset({"a"})
 
 
 def test_an_empty_form_sends_no_empty_fields() -> None:
