@@ -9,6 +9,8 @@ through `md()`; the answers themselves go through `st.text`.
 from __future__ import annotations
 
 import hashlib
+import time
+from collections.abc import Callable
 from typing import Any
 
 import streamlit as st
@@ -21,7 +23,7 @@ from components.connection import Connection
 from components.draft_editor import CURRENT as DRAFT_CURRENT
 from components.execute_form import preflight_parameters
 from components.history import run_store
-from components.live_panel import LivePanel, draw_tool_card, split_blocks, stats_line
+from components.live_panel import LivePanel, draw_tool_card, follow_all, split_blocks, stats_line
 from components.parameter_form import ParameterForm
 from components.revision_picker import revision_select, revision_widget_key
 from components.run_options import MODE_LABELS, MODES
@@ -49,6 +51,7 @@ from fruxon_playground.side_by_side import (
 )
 
 PREFIX = "side_by_side"
+WATCH_REFRESH_S = 0.5  # a shared view of live runs redraws the whole page this often
 KIND_LABELS = {TargetKind.DEPLOYED: "Deployed", TargetKind.REVISION: "Revision", TargetKind.DRAFT: "Draft"}
 _VERDICT_BADGE = {Tone.SAME: ("green", ":material/check_circle:"), Tone.BETTER: ("green", ":material/trending_up:"),
                   Tone.WORSE: ("red", ":material/trending_down:"), Tone.DIFFERENT: ("orange", ":material/compare_arrows:"),
@@ -260,12 +263,13 @@ def _stop_both(handles: list[RunHandle]) -> None:
         handle.wait(1.5)
 
 
-def draw_pair(runs: tuple[Run, Run], conn: Connection | None) -> list[LivePanel]:
-    """Verdict (once both ended), the two panels, then the diff. Returns the live panels: the page
-    calls `follow_all` on them after everything else is drawn."""
+def draw_pair(runs: tuple[Run, Run], conn: Connection | None, *, read_only: bool = False) -> Callable[[], None]:
+    """Verdict (once both ended), the two panels, then the diff. Returns what keeps the page live;
+    the page calls it after everything else is drawn. A read-only view has no Stop: it redraws the
+    runs as they go until both ended."""
     live = [r for r in runs if isinstance(r, RunHandle) and not r.finished]
     verdict_slot = st.container()
-    if live:
+    if live and not read_only:
         st.button("Stop both", icon=":material/stop_circle:", key=f"{PREFIX}.stop_both", on_click=_stop_both,
                   args=(live,), help="Close both connections now; what each received is kept and saved")
     panels: list[LivePanel] = []
@@ -273,13 +277,16 @@ def draw_pair(runs: tuple[Run, Run], conn: Connection | None) -> list[LivePanel]
         with column, st.container(border=True):
             st.markdown(f"#### {md(label_of(run), limit=160)}")
             if isinstance(run, RunHandle) and not run.finished:
+                if read_only:
+                    _watched_side(run)
+                    continue
                 panel = LivePanel(run, key=f"{PREFIX}.{letter}.{run.id}")
                 if not panel.draw().finished:
                     panels.append(panel)
                     continue
             _finished_side(run, conn, letter)
     if any(isinstance(r, RunHandle) and not r.finished for r in runs):
-        return panels
+        return _refresh if read_only else lambda: follow_all(panels)
     comparison = compare_runs(saved_of(runs[0]), saved_of(runs[1]))
     verdict = pair_verdict(comparison)
     with verdict_slot, st.container(border=True):
@@ -288,7 +295,21 @@ def draw_pair(runs: tuple[Run, Run], conn: Connection | None) -> list[LivePanel]
         st.caption("Share this comparison (read-only; the link holds the two run ids, never a key):")
         st.code(share_url(runs[0].id, runs[1].id), language=None)
     draw_comparison(comparison, key=f"{PREFIX}.compare")
-    return panels
+    return lambda: follow_all(panels)
+
+
+def _watched_side(run: RunHandle) -> None:
+    """A run someone else is running, as it is now (no controls)."""
+    snapshot = run.snapshot()
+    st.markdown(stats_line(snapshot, streamed=run.kind.streamed))
+    st.caption("Live: this read-only view follows the run until it ends.")
+    for block in split_blocks(snapshot.state.text) if snapshot.state.text else []:
+        st.text(block)
+
+
+def _refresh() -> None:
+    time.sleep(WATCH_REFRESH_S)
+    st.rerun()
 
 
 def _verdict_part(text: str, tone: Tone) -> str:

@@ -6,7 +6,6 @@ import streamlit as st
 from components import state
 from components.agent_info import load_agent
 from components.connection import require_agent
-from components.live_panel import follow_all
 from components.safe import md
 from components.side_by_side import (
     clear_link,
@@ -30,8 +29,8 @@ if linked is not None and linked != mine:  # someone's link, or this browser's i
     if st.button("Start a comparison of your own", icon=":material/add:"):
         clear_link()
         st.rerun()
-    panels = draw_pair(runs, None) if runs is not None else []
-    follow_all(panels)
+    if runs is not None:
+        draw_pair(runs, None, read_only=True)()
     st.stop()
 
 conn = require_agent("both sides run this agent.")
@@ -50,5 +49,5 @@ with st.expander("Targets and input" if mine is None else "Targets and input —
 if requested is not None:
     start(conn, *requested)
     st.rerun()  # draw the form again with Run disabled while both run
-panels = draw_pair(runs, conn) if runs is not None else []
-follow_all(panels)
+if runs is not None:
+    draw_pair(runs, conn)()  # last: it keeps the two live panels going

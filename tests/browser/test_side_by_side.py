@@ -75,11 +75,25 @@ def test_stop_both_stops_both_runs_and_still_compares_what_arrived(page: Page, a
     expect(main.get_by_text(re.compile(r"Running\s*·\s*[\d.]+ m?s"))).to_have_count(2, timeout=WAIT)
     page.wait_for_timeout(1_500)  # both panels fill with text while they run
     screenshot(page, "side-by-side-live")
+
+    # The page's URL names the pair already: opened elsewhere it follows both runs, with no Stop.
+    watcher = page.context.new_page()
+    watcher.set_default_timeout(WAIT)
+    watcher.goto(page.url)
+    watched = watcher.get_by_test_id("stMain")
+    expect(watched.get_by_text("A shared comparison, read-only.")).to_be_visible(timeout=30_000)
+    expect(watched.get_by_text("Live: this read-only view follows the run until it ends.")).to_have_count(2)
+    expect(watcher.get_by_role("button", name=re.compile("^Stop"))).to_have_count(0)
+
     page.get_by_role("button", name="Stop both").click()
     expect(main.get_by_text(re.compile(r"Stopped\s*·\s*[\d.]+ m?s"))).to_have_count(2, timeout=WAIT)
     expect(main.get_by_role("button", name="Stop both")).to_have_count(0)
     verdict = main.get_by_test_id("stMarkdown").filter(has_text=re.compile(r"^\s*Verdict"))
     expect(verdict).to_be_visible(timeout=WAIT)
+    watched_verdict = watched.get_by_test_id("stMarkdown").filter(has_text=re.compile(r"^\s*Verdict"))
+    expect(watched_verdict).to_be_visible(timeout=WAIT)  # the watcher saw both end
+    expect(watched.get_by_text(re.compile(r"Stopped\s*·\s*[\d.]+ m?s"))).to_have_count(2)
+    watcher.close()
     main.get_by_text("Targets and input — change them and run again").click()  # the form folded away
     expect(main.get_by_role("button", name="Run both")).to_be_enabled()
     expect(page.get_by_role("textbox", name="Question *", exact=True)).to_have_value(
