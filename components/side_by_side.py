@@ -53,9 +53,7 @@ from fruxon_playground.side_by_side import (
 PREFIX = "side_by_side"
 WATCH_REFRESH_S = 0.5  # a shared view of live runs redraws the whole page this often
 KIND_LABELS = {TargetKind.DEPLOYED: "Deployed", TargetKind.REVISION: "Revision", TargetKind.DRAFT: "Draft"}
-_VERDICT_BADGE = {Tone.SAME: ("green", ":material/check_circle:"), Tone.BETTER: ("green", ":material/trending_up:"),
-                  Tone.WORSE: ("red", ":material/trending_down:"), Tone.DIFFERENT: ("orange", ":material/compare_arrows:"),
-                  Tone.NEUTRAL: ("gray", ":material/compare_arrows:")}
+_ANSWER_BADGE = {Tone.SAME: ("green", ":material/check_circle:"), Tone.DIFFERENT: ("orange", ":material/compare_arrows:")}
 Run = RunHandle | FrozenRun
 
 
@@ -73,6 +71,12 @@ def own_pair(agent: str) -> tuple[str, str] | None:
     if remembered and remembered[0] == agent:
         return remembered[1], remembered[2]
     return None
+
+
+def forget_pair() -> None:
+    """The session's pair cannot be shown any more (deleted, or another deployment's store)."""
+    st.session_state.pop(state.SIDE_BY_SIDE_PAIR, None)
+    clear_link()
 
 
 def linked_pair() -> tuple[str, str] | None:
@@ -315,7 +319,7 @@ def _refresh() -> None:
 def _verdict_part(text: str, tone: Tone) -> str:
     """One piece of the verdict: the answer as a badge, a Δ in green (better) or red (worse)."""
     if text in ("Same answer", "Different answer"):
-        color, icon = _VERDICT_BADGE[tone]
+        color, icon = _ANSWER_BADGE[tone]
         return f":{color}-badge[{icon} {text}]"
     color = {Tone.BETTER: "green", Tone.WORSE: "red"}.get(tone)
     return f":{color}[{md(text, limit=300)}]" if color else md(text, limit=300)

@@ -11,6 +11,7 @@ from components.side_by_side import (
     clear_link,
     draw_pair,
     find_pair,
+    forget_pair,
     linked_pair,
     own_pair,
     pair_form,
@@ -39,6 +40,9 @@ agent, agent_error = load_agent(conn, conn.agent)
 if agent_error:
     st.warning(f"Agent “{md(conn.agent, limit=80)}” could not be loaded: {md(agent_error)}")
 runs = find_pair(mine) if mine is not None else None
+if mine is not None and runs is None:
+    forget_pair()
+    mine = None
 busy = runs is not None and any(not r.finished for r in runs)
 if mine is not None:
     publish_pair(mine)
