@@ -20,6 +20,7 @@ navigation = st.navigation(
         "Run": [
             st.Page(PAGES / "execute.py", title="Execute agent", icon=":material/play_circle:", default=True),
             st.Page(PAGES / "draft_test.py", title="Test a draft", icon=":material/science:"),
+            st.Page(PAGES / "side_by_side.py", title="Side by side", icon=":material/compare:"),
             st.Page(PAGES / "test_cases.py", title="Test cases", icon=":material/checklist:"),
         ],
         "Inspect": [

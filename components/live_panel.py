@@ -285,6 +285,25 @@ class LivePanel:
         self._tail.code("\n".join(lines), language=None)
 
 
+def follow_all(panels: list[LivePanel]) -> None:
+    """`LivePanel.follow()` for several live runs on one page (side by side): each panel redraws at
+    the same pace, and the page reruns each time one of them ends, so that one draws finished while
+    the others go on."""
+    if not panels:
+        return
+    if any(panel._last.finished for panel in panels):
+        st.rerun()
+    tick = time.monotonic()
+    while True:
+        tick = max(tick + REDRAW_S, time.monotonic() + 0.005)
+        time.sleep(tick - time.monotonic())
+        for panel in panels:
+            snapshot = panel.handle.snapshot()
+            panel._redraw(snapshot)
+            if snapshot.finished:
+                st.rerun()
+
+
 USAGE_NAMES = {"inputTokens": "in", "outputTokens": "out", "cachedTokens": "cached", "thinkingTokens": "thinking",
                "cacheWriteTokens": "cache write", "webSearchCalls": "web searches"}
 

@@ -27,6 +27,7 @@ EXEC_FIELD_ERRORS = "execute.field_errors"
 EXEC_ATTACHMENTS = "execute.attachments"  # list[UploadedAttachment]
 
 DRAFT_RUN = "draft.run"
+SIDE_BY_SIDE_PAIR = "side_by_side.pair"  # (agent, run id A, run id B) of the pair this session started last
 DRAFT_ATTACHMENTS = "draft.attachments"
 
 CONNECTION = "connection.active"  # the Connection the sidebar resolved on this run
