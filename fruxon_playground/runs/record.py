@@ -135,13 +135,17 @@ def _number(value: Any) -> float:
 
 def received_of_saved(run: SavedRun) -> list[Received]:
     """The run's events as the fold reads them. Runs saved before events were kept for sync runs
-    have only a response: it becomes their `done`."""
+    have only a response, and imported or generated completed runs may have only a trace: either
+    becomes their `done`."""
     items = [Received(lc.parse_run_event(str(e.get("event") or "message"), str(e.get("data") or "")),
                       float(e.get("t_ms") or 0.0)) for e in run.events]
-    if not items and run.response is not None:
-        done = parse_event(ServerSentEvent("done", json.dumps(run.response, ensure_ascii=False)))
-        items.append(Received(done, run.duration_ms or 0.0))
-    return items
+    if items or not (run.response is not None or (run.trace and run.status == "completed")):
+        return items
+    body = dict(run.response or {})
+    if run.trace and not body.get("trace"):
+        body["trace"] = run.trace
+    done = parse_event(ServerSentEvent("done", json.dumps(body, ensure_ascii=False)))
+    return [Received(done, run.duration_ms or 0.0)]
 
 
 def snapshot_of_saved(run: SavedRun) -> RunSnapshot:

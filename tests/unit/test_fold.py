@@ -194,3 +194,17 @@ def test_a_long_answer_keeps_every_chunk_in_order() -> None:
     state = fold_all(items)
     assert state.text == "".join(chunks)
     assert state.counts["text"] == 20_000 and state.health.event_count == 20_000 and state.phase is Phase.RUNNING
+
+
+def test_a_saved_run_with_only_a_trace_opens_completed_with_its_trace() -> None:
+    from fruxon_playground.history import SavedRun
+    from fruxon_playground.runs.fold import Phase as FoldPhase
+    from fruxon_playground.runs.record import snapshot_of_saved
+
+    trace = {"agentId": "a", "traces": [{"id": "root", "type": "FLOW_STEP", "status": "SUCCESS", "steps": [
+        {"id": "t1", "type": "TOOL", "status": "SUCCESS", "displayName": "Search",
+         "toolStepTrace": {"tool": "kb.search", "parameters": {"q": "x"}}}]}]}
+    completed = snapshot_of_saved(SavedRun(kind="execute", agent_id="a", request={}, status="completed", trace=trace))
+    assert completed.state.phase is FoldPhase.COMPLETED and completed.state.trace == trace
+    failed = snapshot_of_saved(SavedRun(kind="execute", agent_id="a", request={}, status="failed", trace=trace))
+    assert failed.state.phase is not FoldPhase.COMPLETED  # a trace alone never turns a failure into a success
