@@ -45,6 +45,14 @@ def browser_id(context: BrowserContext) -> str | None:
     return next((c["value"] for c in context.cookies() if c["name"] == BROWSER_COOKIE), None)
 
 
+def stored_browser_id(context: BrowserContext, timeout: float = 10.0) -> str | None:
+    """The id the page stores once it has drawn (a small component writes the cookie after the page)."""
+    deadline = time.monotonic() + timeout
+    while (found := browser_id(context)) is None and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return found
+
+
 def run_echo(page: Page, url: str, message: str) -> None:
     open_page(page, url, "Execute agent")
     pick_agent(page, "echo_agent")
@@ -74,7 +82,7 @@ def test_each_browser_owns_its_runs_across_reloads_tabs_and_a_restart(
         page.set_default_timeout(20_000)
         run_echo(page, browser_owner_app.url, "made on the very first visit")  # before any reload
         expect(page.get_by_test_id("stSidebar").get_by_text("This browser", exact=False)).to_be_visible()
-        kept = browser_id(first)
+        kept = stored_browser_id(first)
         assert kept, "the browser was not given an id to keep"
         assert saved_agents(open_store(str(data_dir / "history.sqlite3")), f"browser:{kept}") == ["echo_agent"]
 
@@ -89,7 +97,7 @@ def test_each_browser_owns_its_runs_across_reloads_tabs_and_a_restart(
         open_page(other, f"{browser_owner_app.url}/history", "History")
         expect(other.get_by_text("No runs yet", exact=False)).to_be_visible()
         expect(other.locator("td", has_text="echo_agent")).to_have_count(0)
-        assert browser_id(second) not in (None, kept)
+        assert stored_browser_id(second) not in (None, kept)
 
         browser_owner_app.stop()  # the same data on a restarted server (a new port: cookies ignore ports)
         restarted = StreamlitServer(owner_env(data_dir))
