@@ -14,7 +14,12 @@ from typing import Any, Generic, TypeVar
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
-from fruxon_playground.contract.enums import is_waiting_for_human, normalize_enum  # noqa: F401 (re-exported)
+from fruxon_playground.contract.enums import (  # noqa: F401 (re-exported)
+    TERMINAL_RECORD_STATUSES,
+    is_failure,
+    is_waiting_for_human,
+    normalize_enum,
+)
 
 Money = int | float | str  # USD; some endpoints send decimal strings
 
@@ -212,10 +217,6 @@ class HitlTrace(WireModel):
     proposed_parameters: Any = None
 
 
-FAILURE_STATUSES = {"ERROR", "FAILED", "FAILURE", "CANCELLED"}
-SUCCESS_STATUSES = {"SUCCESS", "COMPLETED", "OK", "SUCCEEDED"}
-
-
 class StepTrace(WireModel):
     id: str | None = None
     display_name: str | None = None
@@ -233,7 +234,7 @@ class StepTrace(WireModel):
 
     @property
     def is_failure(self) -> bool:
-        return normalize_enum(self.status) in FAILURE_STATUSES
+        return is_failure(self.status)
 
     @property
     def is_running(self) -> bool:
@@ -282,7 +283,6 @@ class ExecuteResponse(WireModel):
 
 # -- execution records -------------------------------------------------------------------------
 LIVE_RECORD_STATUSES = {"INPROGRESS", "WAITINGFORASYNC"}
-TERMINAL_RECORD_STATUSES = {"COMPLETED", "FAILED", "CANCELLED", "REJECTED"}
 RECORD_STATUSES = ("IN_PROGRESS", "WAITING_FOR_ASYNC", "COMPLETED", "FAILED", "CANCELLED", "REJECTED")
 
 
