@@ -282,8 +282,6 @@ class ExecuteResponse(WireModel):
 
 
 # -- execution records -------------------------------------------------------------------------
-LIVE_RECORD_STATUSES = {"INPROGRESS", "WAITINGFORASYNC"}
-RECORD_STATUSES = ("IN_PROGRESS", "WAITING_FOR_ASYNC", "COMPLETED", "FAILED", "CANCELLED", "REJECTED")
 
 
 class WaitingFor(WireModel):
