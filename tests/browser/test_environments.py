@@ -74,6 +74,17 @@ def assert_inert(page: Page) -> None:
         assert surface.count() == 0, surface
 
 
+def settled_box(locator) -> dict[str, float]:
+    """The element's box once its opening animation is over (two frames apart, the same box)."""
+    box = locator.bounding_box()
+    for _ in range(40):
+        locator.page.wait_for_timeout(50)
+        if (again := locator.bounding_box()) == box:
+            break
+        box = again
+    return box
+
+
 def test_a_clicked_bar_opens_its_environment_beside_the_charts_without_scrolling(page: Page, app_server) -> None:
     open_page(page, f"{app_server.url}/environments", "Environments")
     expect(chart(page, "Runs per environment").locator("g.point")).to_have_count(3, timeout=30_000)  # the seeded environments
@@ -83,7 +94,7 @@ def test_a_clicked_bar_opens_its_environment_beside_the_charts_without_scrolling
     expect(panel.get_by_text("Most expensive run")).to_be_visible(timeout=20_000)
     expect(panel.get_by_role("heading").first).to_contain_text("Globex")
     viewport = page.viewport_size
-    box = panel.bounding_box()
+    box = settled_box(panel)
     # A side panel on the viewport's right edge, from its top: the page behind did not move.
     assert abs(box["x"] + box["width"] - viewport["width"]) < 2 and box["y"] < 5 and box["x"] > viewport["width"] / 4
     assert box["y"] <= bar["y"] <= box["y"] + box["height"] and scroll_top(page) == before
