@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import threading
-from pathlib import Path
 from typing import Any
 
 import streamlit as st
@@ -16,12 +15,12 @@ import streamlit as st
 from components import state
 from components.connection import Connection
 from components.execute_form import form_prefix
+from components.history import current_location
 from components.safe import md
 from fruxon_playground.cases.batch import BatchRunner
 from fruxon_playground.cases.demo import load_demo_cases
-from fruxon_playground.cases.sqlite_store import SqliteCaseStore
-from fruxon_playground.cases.store import CaseScope, CaseStore, CaseStoreUnavailable
-from fruxon_playground.settings import PlaygroundSettings
+from fruxon_playground.cases.store import CaseScope, CaseStore, CaseStoreUnavailable, open_case_store
+from fruxon_playground.history import HistoryUnavailable
 
 SELECTED_CASE = "cases.selected"  # id of the case open in the editor, "" for a new one, None for none
 EDITOR_VERSION = "cases.editor_version"  # bumped to give the editor fresh widgets (after a save or a pick)
@@ -31,19 +30,21 @@ NOTICE = "cases.notice"  # a message for the next run of the page: (kind, text)
 
 
 @st.cache_resource
-def _case_store(path: str) -> SqliteCaseStore | str:
-    """One store per file for the whole server (thread-safe; it keeps no per-session state)."""
+def _case_store(location: str) -> CaseStore | str:
+    """One store per history location for the whole server (thread-safe; it keeps no per-session state)."""
     try:
-        return SqliteCaseStore(path)
+        return open_case_store(location)
     except CaseStoreUnavailable as exc:
         return str(exc)
 
 
 def case_store() -> CaseStore | None:
-    """The case store, next to the run history; None (with a warning) when it cannot be opened."""
-    history = PlaygroundSettings.from_environment().history_path
-    path = history if "://" not in history else str(Path(history).parent / "cases.sqlite3")
-    found = _case_store(path)
+    """The case store next to the run history (its SQLite file, or a team's PostgreSQL database);
+    None (with a warning) when it cannot be opened."""
+    try:
+        found = _case_store(current_location())
+    except HistoryUnavailable as exc:  # an unreadable password file
+        found = str(exc)
     if isinstance(found, str):
         st.warning("Test cases cannot be saved: " + md(found))
         return None

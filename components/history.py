@@ -44,9 +44,14 @@ def _secrets() -> dict[str, Any]:
         return {}
 
 
+def current_location() -> str:
+    """Where this server keeps its history (secrets, then environment); raises HistoryUnavailable."""
+    return history_location(os.environ, _secrets())
+
+
 def run_store() -> RunStore | None:
     try:
-        location = history_location(os.environ, _secrets())
+        location = current_location()
     except HistoryUnavailable as exc:
         st.warning("Run history is off: " + md(exc))
         return None

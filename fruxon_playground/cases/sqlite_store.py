@@ -19,8 +19,14 @@ from pydantic import ValidationError
 
 from fruxon_playground.cases.batch import BatchResult, CaseStatus
 from fruxon_playground.cases.model import TestCase
-from fruxon_playground.cases.store import BatchSummary, CaseScope, CaseStoreUnavailable, DuplicateCaseName
-from fruxon_playground.contract.secrets import mask_secrets
+from fruxon_playground.cases.store import (
+    BatchSummary,
+    CaseScope,
+    CaseStoreUnavailable,
+    DuplicateCaseName,
+    import_by_name,
+    stored_case,
+)
 
 SCHEMA = (
     """CREATE TABLE IF NOT EXISTS test_cases (
@@ -104,7 +110,7 @@ class SqliteCaseStore:
         return cases
 
     def save_case(self, scope: CaseScope, case: TestCase) -> TestCase:
-        case = self._scoped(scope, case)
+        case = stored_case(scope, case)
         body = json.dumps(case.as_json(), ensure_ascii=False)
         now = _now()
         try:
@@ -137,17 +143,7 @@ class SqliteCaseStore:
         return case
 
     def import_cases(self, scope: CaseScope, cases: list[TestCase]) -> tuple[int, int]:
-        by_name = {c.name.casefold(): c for c in self.list_cases(scope)}
-        added = replaced = 0
-        for case in cases:
-            existing = by_name.get(case.name.casefold())
-            if existing is not None:
-                self.save_case(scope, case.model_copy(update={"id": existing.id}))
-                replaced += 1
-            else:
-                self.save_case(scope, case)
-                added += 1
-        return added, replaced
+        return import_by_name(self, scope, cases)
 
     def delete_case(self, scope: CaseScope, case_id: str) -> bool:
         where = "id = ? AND owner = ? AND tenant = ? AND agent = ?"
@@ -155,15 +151,6 @@ class SqliteCaseStore:
         found = bool(self._run(f"SELECT id FROM test_cases WHERE {where}", params))
         self._run(f"DELETE FROM test_cases WHERE {where}", params)
         return found
-
-    @staticmethod
-    def _scoped(scope: CaseScope, case: TestCase) -> TestCase:
-        """The case as stored: under the scope's agent, secret-shaped input values masked."""
-        if case.agent != scope.agent:
-            case = case.model_copy(update={"agent": scope.agent})
-        return case.model_copy(update={"parameters": mask_secrets(case.parameters),
-                                       "attachments": mask_secrets(case.attachments),
-                                       "chat_user": mask_secrets(case.chat_user) if case.chat_user else case.chat_user})
 
     # -- demo cases ----------------------------------------------------------------------------------
     def demo_loaded(self, scope: CaseScope) -> bool:

@@ -1,13 +1,17 @@
-"""Where test cases and batch results live: a small interface, so the shared history store can take
-them over later (today: `sqlite_store.SqliteCaseStore`, its own tables in the history's file)."""
+"""Where test cases and batch results live: a small interface with two stores, both next to the run
+history — `sqlite_store.SqliteCaseStore` (tables of its own in the history's file) and
+`postgres_store.PostgresCaseStore` (the same tables in a team's history database, so every replica
+sees the same cases). `open_case_store` picks the one for a history location."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 
 from fruxon_playground.cases.batch import BatchResult
 from fruxon_playground.cases.model import TestCase
+from fruxon_playground.history.location import is_postgres
 
 
 class CaseStoreUnavailable(Exception):
@@ -67,3 +71,38 @@ class CaseStore(Protocol):
         ...
 
     def get_batch(self, scope: CaseScope, batch_id: str) -> BatchResult | None: ...
+
+
+def stored_case(scope: CaseScope, case: TestCase) -> TestCase:
+    """The case as a store keeps it: under the scope's agent, secret-shaped input values masked."""
+    if case.agent != scope.agent:
+        case = case.model_copy(update={"agent": scope.agent})
+    return case.masked()
+
+
+def import_by_name(store: CaseStore, scope: CaseScope, cases: list[TestCase]) -> tuple[int, int]:
+    """`CaseStore.import_cases` on top of the store's own reads and writes."""
+    by_name = {c.name.casefold(): c for c in store.list_cases(scope)}
+    added = replaced = 0
+    for case in cases:
+        existing = by_name.get(case.name.casefold())
+        if existing is not None:
+            store.save_case(scope, case.model_copy(update={"id": existing.id}))
+            replaced += 1
+        else:
+            store.save_case(scope, case)
+            added += 1
+    return added, replaced
+
+
+def open_case_store(location: str) -> CaseStore:
+    """The cases next to the run history at `location` (as `history.history_location` gives it): a
+    `postgresql://…` URL keeps them in that database, anything else in that SQLite file (or ":memory:").
+    Raises CaseStoreUnavailable."""
+    if is_postgres(location):
+        from fruxon_playground.cases.postgres_store import PostgresCaseStore
+
+        return PostgresCaseStore(location)
+    from fruxon_playground.cases.sqlite_store import SqliteCaseStore
+
+    return SqliteCaseStore(Path(location).expanduser() if location != ":memory:" else location)

@@ -160,8 +160,14 @@ def _dumps(value: Any) -> str:
     return _JSON_NUL.sub(r"\1\\ufffd", text) if "\\u0000" in text else text
 
 
-def _text(value: Any) -> Any:
+def nul_free(value: Any) -> Any:
+    """A text parameter PostgreSQL can hold (anything else unchanged)."""
     return value.replace("\x00", "\ufffd") if isinstance(value, str) and "\x00" in value else value
+
+
+def jsonb(value: Any) -> Jsonb:
+    """A jsonb parameter PostgreSQL can hold."""
+    return Jsonb(value, dumps=_dumps)
 
 
 def like_pattern(text: str) -> str:
@@ -177,44 +183,81 @@ def describe(url: str) -> str:
     return f"postgresql://{host}{f':{parts.port}' if parts.port else ''}{parts.path}"
 
 
+class PostgresPool:
+    """Autocommit connections to one database for a store of the playground (run history, test cases).
+
+    `setup` (the store's migrations) runs first on one direct connection: a wrong URL or a server
+    that is down fails at once with libpq's reason, instead of the pool retrying until its timeout.
+    Failures come out as `error(message)`, naming `what` and the database but never the password.
+    """
+
+    def __init__(self, url: str, *, what: str, error: Callable[[str], Exception],
+                 setup: Callable[[psycopg.Connection[Any]], None], name: str, max_connections: int = 10,
+                 connect_timeout_s: float = 10.0) -> None:
+        self.location = describe(url)
+        self._what = what
+        self._error = error
+        self._password = urlsplit(url).password
+        timeout = max(1, int(connect_timeout_s))
+        try:
+            with psycopg.connect(url, autocommit=True, connect_timeout=timeout, row_factory=dict_row) as conn:
+                setup(conn)
+        except psycopg.OperationalError as exc:
+            raise error(f"The {what} database at {self.location} cannot be reached ({self.reason(exc)}). "
+                        "Check that PostgreSQL is running and PLAYGROUND_HISTORY_URL (user, password, "
+                        "database).") from exc
+        except psycopg.Error as exc:
+            raise self.unavailable(exc) from exc
+        self._pool = ConnectionPool(url, min_size=1, max_size=max_connections, open=False, name=name,
+                                    kwargs={"autocommit": True, "connect_timeout": timeout, "row_factory": dict_row},
+                                    timeout=connect_timeout_s)
+        try:
+            self._pool.open(wait=True, timeout=connect_timeout_s)
+        except PoolTimeout as exc:
+            self._pool.close()
+            raise self.unavailable(exc) from exc
+
+    def reason(self, exc: Exception) -> str:
+        """The first line of a driver error, with the password masked should libpq ever quote it."""
+        lines = str(exc).strip().splitlines()
+        return mask_text(lines[0] if lines else type(exc).__name__, (self._password,))
+
+    def unavailable(self, exc: Exception) -> Exception:
+        return self._error(f"The {self._what} database at {self.location} failed ({self.reason(exc)}). "
+                           "Check PostgreSQL and reload.")
+
+    def call(self, work: Callable[[psycopg.Connection[Any]], T]) -> T:
+        """`work` on a pooled connection. Every call is idempotent, so one dropped by the server (a
+        PostgreSQL restart) is tried again on a fresh connection, and one PostgreSQL undid to break a
+        deadlock is simply tried again."""
+        for attempt in (1, 2, 3):
+            try:
+                with self._pool.connection() as conn:
+                    return work(conn)
+            except (psycopg.errors.DeadlockDetected, psycopg.errors.SerializationFailure) as exc:
+                if attempt == 3:  # PostgreSQL chose this statement to undo: run it again
+                    raise self.unavailable(exc) from exc
+            except psycopg.OperationalError as exc:
+                if attempt == 3 or not conn.broken:
+                    raise self.unavailable(exc) from exc
+                self._pool.check()  # drop every other idle connection that died with it
+            except PoolTimeout as exc:
+                raise self.unavailable(exc) from exc
+        raise AssertionError("unreachable")
+
+    def close(self) -> None:
+        self._pool.close()
+
+
 class PostgresRunStore(RunStore):
     def __init__(self, url: str, *, stale_after_s: float = DEFAULT_STALE_AFTER_S, clock: Callable[[], int] = now_ms,
                  max_connections: int = 10, connect_timeout_s: float = 10.0) -> None:
         super().__init__(stale_after_s=stale_after_s, clock=clock)
         self.location = describe(url)
-        self._password = urlsplit(url).password
-        try:
-            # One direct connection first: a wrong URL or a server that is down fails at once with
-            # libpq's reason, instead of the pool retrying until its timeout.
-            with psycopg.connect(url, autocommit=True, connect_timeout=max(1, int(connect_timeout_s)),
-                                 row_factory=dict_row) as conn:
-                self._migrate(conn)
-        except psycopg.OperationalError as exc:
-            raise HistoryUnavailable(f"The run history database at {self.location} cannot be reached "
-                                     f"({self._reason(exc)}). Check that PostgreSQL is running and "
-                                     "PLAYGROUND_HISTORY_URL (user, password, database).") from exc
-        except psycopg.Error as exc:
-            raise self._unavailable(exc) from exc
-        self._pool = ConnectionPool(
-            url, min_size=1, max_size=max_connections, open=False, name="playground-history",
-            kwargs={"autocommit": True, "connect_timeout": max(1, int(connect_timeout_s)), "row_factory": dict_row},
-            timeout=connect_timeout_s,
-        )
-        try:
-            self._pool.open(wait=True, timeout=connect_timeout_s)
-        except PoolTimeout as exc:
-            self._pool.close()
-            raise self._unavailable(exc) from exc
+        self._db = PostgresPool(url, what="run history", error=HistoryUnavailable, setup=self._migrate,
+                                name="playground-history", max_connections=max_connections,
+                                connect_timeout_s=connect_timeout_s)
         self.search_indexed = bool(self._one("SELECT 1 AS x FROM pg_indexes WHERE indexname = 'playground_runs_search'"))
-
-    def _reason(self, exc: Exception) -> str:
-        """The first line of a driver error, with the password masked should libpq ever quote it."""
-        lines = str(exc).strip().splitlines()
-        return mask_text(lines[0] if lines else type(exc).__name__, (self._password,))
-
-    def _unavailable(self, exc: Exception) -> HistoryUnavailable:
-        return HistoryUnavailable(f"The run history database at {self.location} failed ({self._reason(exc)}). "
-                                  "Check PostgreSQL and reload.")
 
     def _migrate(self, conn: psycopg.Connection[Any]) -> None:
         with conn.transaction():
@@ -235,46 +278,27 @@ class PostgresRunStore(RunStore):
         row = self._one(f"SELECT version FROM {VERSION_TABLE}")
         return int(row["version"]) if row else 0
 
-    def _call(self, work: Callable[[psycopg.Connection[Any]], T]) -> T:
-        """`work` on a pooled connection. Every call is idempotent, so one dropped by the server (a
-        PostgreSQL restart) is tried again on a fresh connection, and one PostgreSQL undid to break a
-        deadlock is simply tried again."""
-        for attempt in (1, 2, 3):
-            try:
-                with self._pool.connection() as conn:
-                    return work(conn)
-            except (psycopg.errors.DeadlockDetected, psycopg.errors.SerializationFailure) as exc:
-                if attempt == 3:  # PostgreSQL chose this statement to undo: run it again
-                    raise self._unavailable(exc) from exc
-            except psycopg.OperationalError as exc:
-                if attempt == 3 or not conn.broken:
-                    raise self._unavailable(exc) from exc
-                self._pool.check()  # drop every other idle connection that died with it
-            except PoolTimeout as exc:
-                raise self._unavailable(exc) from exc
-        raise AssertionError("unreachable")
-
     def _one(self, sql: str, params: Iterable[Any] = ()) -> dict[str, Any] | None:
-        row: dict[str, Any] | None = self._call(lambda conn: conn.execute(sql, tuple(params)).fetchone())
+        row: dict[str, Any] | None = self._db.call(lambda conn: conn.execute(sql, tuple(params)).fetchone())
         return row
 
     # -- writing ------------------------------------------------------------------------------------
     def save(self, run: SavedRun, *, secrets: Iterable[str | None] = ()) -> SavedRun:
         run = replace(masked(run, secrets), updated_at_ms=self.clock())
         row, body = run_row(run), body_row(run)
-        params = (*(_text(row[c]) for c in RUN_COLUMNS),
-                  *(Jsonb(body[c], dumps=_dumps) if c in JSON_COLUMNS and body[c] is not None else _text(body[c])
+        params = (*(nul_free(row[c]) for c in RUN_COLUMNS),
+                  *(jsonb(body[c]) if c in JSON_COLUMNS and body[c] is not None else nul_free(body[c])
                     for c in BODY_COLUMNS[1:]))
-        self._call(lambda conn: conn.execute(_SAVE, params))
+        self._db.call(lambda conn: conn.execute(_SAVE, params))
         return run
 
     def heartbeat(self, run_id: str, at_ms: int) -> None:
-        self._call(lambda conn: conn.execute(f"UPDATE {RUNS} SET heartbeat_at_ms = %s WHERE id = %s", (at_ms, run_id)))
+        self._db.call(lambda conn: conn.execute(f"UPDATE {RUNS} SET heartbeat_at_ms = %s WHERE id = %s", (at_ms, run_id)))
 
     def delete(self, run_id: str, owner: str | None) -> bool:
         owned = "" if owner is None else " AND owner = %s"
         params = (run_id,) if owner is None else (run_id, owner)
-        return self._call(lambda conn: conn.execute(f"DELETE FROM {RUNS} WHERE id = %s{owned}", params).rowcount > 0)
+        return self._db.call(lambda conn: conn.execute(f"DELETE FROM {RUNS} WHERE id = %s{owned}", params).rowcount > 0)
 
     def _interrupt_stale(self, conn: psycopg.Connection[Any], run_id: str | None = None) -> None:
         """Runs whose process stopped heartbeating end "interrupted", their events kept."""
@@ -297,7 +321,7 @@ class PostgresRunStore(RunStore):
                 row = conn.execute(sql, (run_id,)).fetchone()
             return row
 
-        row = self._call(work)
+        row = self._db.call(work)
         return run_from(row) if row is not None else None
 
     def _where(self, query: RunQuery) -> tuple[str, list[Any]]:
@@ -307,14 +331,14 @@ class PostgresRunStore(RunStore):
             value = getattr(query, column)
             if value is not None and (value != "" or column == "owner"):
                 where.append(f"{column} = %s")
-                params.append(_text(value))
+                params.append(nul_free(value))
         text = (query.text or "").strip()
         if len(text) >= _MIN_TRIGRAM:
             where.append("search_text LIKE %s")  # the form pg_trgm's index answers
-            params.append(_text(like_pattern(text)))
+            params.append(nul_free(like_pattern(text)))
         elif text:  # too short for a trigram: LIKE would read the whole GIN index, a scan is faster
             where.append("strpos(search_text, %s) > 0")
-            params.append(_text(text.lower()))
+            params.append(nul_free(text.lower()))
         return (" WHERE " + " AND ".join(where)) if where else "", params
 
     def list(self, query: RunQuery) -> RunPage:
@@ -328,7 +352,7 @@ class PostgresRunStore(RunStore):
             counted = [(c, getattr(query, c)) for c in _COUNTED if getattr(query, c) is not None]
             count_sql = (f"SELECT COALESCE(SUM(n), 0) AS n FROM {COUNTS}"
                          + (" WHERE " + " AND ".join(f"{c} = %s" for c, _ in counted) if counted else ""))
-            count_params = [_text(v) for _, v in counted]
+            count_params = [nul_free(v) for _, v in counted]
 
         def work(conn: psycopg.Connection[Any]) -> tuple[builtins.list[dict[str, Any]], int]:
             if sweep:
@@ -339,7 +363,7 @@ class PostgresRunStore(RunStore):
                 count = conn.execute(count_sql, count_params)
             return page.fetchall(), int(count.fetchone()["n"])  # type: ignore[index]
 
-        rows, total = self._call(work)
+        rows, total = self._db.call(work)
         return RunPage(items=[summary_from(r) for r in rows], total=total)
 
     def _distinct(self, column: str, owner: str | None, *, sweep: bool = False) -> builtins.list[str]:
@@ -352,7 +376,7 @@ class PostgresRunStore(RunStore):
             rows = conn.execute(f"SELECT DISTINCT {column} AS v FROM {COUNTS} WHERE n > 0{owned} ORDER BY v", params)
             return [r["v"] for r in rows.fetchall()]
 
-        return self._call(work)
+        return self._db.call(work)
 
     def distinct_agents(self, owner: str | None) -> builtins.list[str]:
         return self._distinct("agent_id", owner)
@@ -361,4 +385,4 @@ class PostgresRunStore(RunStore):
         return self._distinct("status", owner, sweep=self.sweep_due())
 
     def close(self) -> None:
-        self._pool.close()
+        self._db.close()
