@@ -32,32 +32,32 @@ _LOCK_KEY = 0x46_72_75_78_6F_6E_43  # "FruxonC": the advisory lock every replica
 SCOPE = "owner = %s AND tenant = %s AND agent = %s"
 
 SCHEMA = (
-    """CREATE TABLE IF NOT EXISTS test_cases (
+    """CREATE TABLE IF NOT EXISTS playground_test_cases (
         id text PRIMARY KEY, owner text NOT NULL, tenant text NOT NULL, agent text NOT NULL,
         name text NOT NULL, name_key text NOT NULL, position integer NOT NULL,
         created_at_ms bigint NOT NULL, updated_at_ms bigint NOT NULL, body jsonb NOT NULL,
         UNIQUE (owner, tenant, agent, name_key))""",
-    """CREATE TABLE IF NOT EXISTS test_case_demo_loads (
+    """CREATE TABLE IF NOT EXISTS playground_test_case_demo_loads (
         owner text NOT NULL, tenant text NOT NULL, agent text NOT NULL, loaded_at_ms bigint NOT NULL,
         PRIMARY KEY (owner, tenant, agent))""",
-    """CREATE TABLE IF NOT EXISTS test_batches (
+    """CREATE TABLE IF NOT EXISTS playground_test_batches (
         id text PRIMARY KEY, owner text NOT NULL, tenant text NOT NULL, agent text NOT NULL,
         created_at_ms bigint NOT NULL, target_label text NOT NULL, summary text NOT NULL,
         total integer NOT NULL, passed integer NOT NULL, failed integer NOT NULL, body jsonb NOT NULL)""",
-    "CREATE INDEX IF NOT EXISTS test_batches_scope ON test_batches (owner, tenant, agent, created_at_ms DESC)",
+    "CREATE INDEX IF NOT EXISTS playground_test_batches_scope ON playground_test_batches (owner, tenant, agent, created_at_ms DESC)",
 )
 
 # One statement, so it needs no transaction block: a new case goes last in its scope; an existing id
 # is updated only within its own scope. A clash on the name key is left to raise UniqueViolation.
-_SAVE_CASE = f"""INSERT INTO test_cases AS c (id, owner, tenant, agent, name, name_key, position, created_at_ms,
+_SAVE_CASE = f"""INSERT INTO playground_test_cases AS c (id, owner, tenant, agent, name, name_key, position, created_at_ms,
         updated_at_ms, body)
-    SELECT %s, %s, %s, %s, %s, %s, COALESCE(MAX(position), 0) + 1, %s, %s, %s FROM test_cases WHERE {SCOPE}
+    SELECT %s, %s, %s, %s, %s, %s, COALESCE(MAX(position), 0) + 1, %s, %s, %s FROM playground_test_cases WHERE {SCOPE}
     ON CONFLICT (id) DO UPDATE SET name = excluded.name, name_key = excluded.name_key,
         updated_at_ms = excluded.updated_at_ms, body = excluded.body
     WHERE c.owner = excluded.owner AND c.tenant = excluded.tenant AND c.agent = excluded.agent"""
 _BATCH_COLUMNS = ("id", "owner", "tenant", "agent", "created_at_ms", "target_label", "summary", "total", "passed",
                   "failed", "body")
-_SAVE_BATCH = (f"INSERT INTO test_batches ({', '.join(_BATCH_COLUMNS)}) "
+_SAVE_BATCH = (f"INSERT INTO playground_test_batches ({', '.join(_BATCH_COLUMNS)}) "
                f"VALUES ({', '.join('%s' for _ in _BATCH_COLUMNS)}) ON CONFLICT (id) DO UPDATE SET "
                + ", ".join(f"{c} = excluded.{c}" for c in _BATCH_COLUMNS[1:]))
 
@@ -95,7 +95,7 @@ class PostgresCaseStore:
 
     # -- cases ---------------------------------------------------------------------------------------
     def list_cases(self, scope: CaseScope) -> list[TestCase]:
-        rows = self._rows(f"SELECT body FROM test_cases WHERE {SCOPE} ORDER BY position, created_at_ms", _scope(scope))
+        rows = self._rows(f"SELECT body FROM playground_test_cases WHERE {SCOPE} ORDER BY position, created_at_ms", _scope(scope))
         cases = []
         for row in rows:
             try:
@@ -125,16 +125,16 @@ class PostgresCaseStore:
 
     def delete_case(self, scope: CaseScope, case_id: str) -> bool:
         params = (nul_free(case_id), *_scope(scope))
-        return self._call(lambda conn: conn.execute(f"DELETE FROM test_cases WHERE id = %s AND {SCOPE}",
+        return self._call(lambda conn: conn.execute(f"DELETE FROM playground_test_cases WHERE id = %s AND {SCOPE}",
                                                     params).rowcount > 0)
 
     # -- demo cases ----------------------------------------------------------------------------------
     def demo_loaded(self, scope: CaseScope) -> bool:
-        return bool(self._rows(f"SELECT 1 AS x FROM test_case_demo_loads WHERE {SCOPE}", _scope(scope)))
+        return bool(self._rows(f"SELECT 1 AS x FROM playground_test_case_demo_loads WHERE {SCOPE}", _scope(scope)))
 
     def mark_demo_loaded(self, scope: CaseScope) -> None:
         params = (*_scope(scope), now_ms())
-        self._call(lambda conn: conn.execute("INSERT INTO test_case_demo_loads (owner, tenant, agent, loaded_at_ms) "
+        self._call(lambda conn: conn.execute("INSERT INTO playground_test_case_demo_loads (owner, tenant, agent, loaded_at_ms) "
                                              "VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING", params))
 
     # -- batches -------------------------------------------------------------------------------------
@@ -146,12 +146,12 @@ class PostgresCaseStore:
         self._call(lambda conn: conn.execute(_SAVE_BATCH, params))
 
     def list_batches(self, scope: CaseScope, limit: int = 20) -> list[BatchSummary]:
-        rows = self._rows("SELECT id, created_at_ms, target_label, summary, total, passed, failed FROM test_batches "
+        rows = self._rows("SELECT id, created_at_ms, target_label, summary, total, passed, failed FROM playground_test_batches "
                           f"WHERE {SCOPE} ORDER BY created_at_ms DESC LIMIT %s", (*_scope(scope), limit))
         return [BatchSummary(row["id"], row["created_at_ms"], row["target_label"], row["summary"], row["total"],
                              row["passed"], row["failed"]) for row in rows]
 
     def get_batch(self, scope: CaseScope, batch_id: str) -> BatchResult | None:
-        rows = self._rows(f"SELECT body FROM test_batches WHERE id = %s AND {SCOPE}",
+        rows = self._rows(f"SELECT body FROM playground_test_batches WHERE id = %s AND {SCOPE}",
                           (nul_free(batch_id), *_scope(scope)))
         return BatchResult.from_json(rows[0]["body"]) if rows else None

@@ -33,7 +33,7 @@ from tests.app.test_cases_page import frame_with, start, texts
 from tests.team.postgres import local_postgres  # noqa: F401  (the session fixture)
 
 ADA = CaseScope("browser:ada", "demo", "support_agent")
-TABLES = ("test_cases", "test_case_demo_loads", "test_batches")
+PG_TABLES = ("playground_test_cases", "playground_test_case_demo_loads", "playground_test_batches")
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -72,7 +72,7 @@ def stored_bytes(location: str) -> bytes:
     if not location.startswith("postgresql://"):
         return Path(location).read_bytes()
     with psycopg.connect(location) as conn:
-        return "".join(row[0] for table in TABLES for row in conn.execute(f"SELECT t::text FROM {table} AS t")).encode()
+        return "".join(row[0] for table in PG_TABLES for row in conn.execute(f"SELECT t::text FROM {table} AS t")).encode()
 
 
 def case(name: str, **extra) -> TestCase:
@@ -251,7 +251,7 @@ def test_a_postgresql_url_keeps_the_cases_in_that_database_and_writes_no_file(lo
         store.close()
         assert list(tmp_path.iterdir()) == []
         with psycopg.connect(url) as conn:
-            assert conn.execute("SELECT name FROM test_cases").fetchall() == [("Refunds",)]
+            assert conn.execute("SELECT name FROM playground_test_cases").fetchall() == [("Refunds",)]
     finally:
         local_postgres.drop_database(url)
 
