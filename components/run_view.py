@@ -16,20 +16,14 @@ from components import state
 from components.approval import approval_controls
 from components.connection import Connection
 from components.history import run_store
-from components.live_panel import (
-    LivePanel,
-    draw_tool_card,
-    ordered_steps,
-    split_blocks,
-    stats_line,
-    steps_frame,
-)
+from components.live_panel import LivePanel, draw_tool_card, split_blocks, stats_line
 from components.run_options import continue_session
 from components.run_result import event_log, outcome_banner, summary, trace_section
 from components.stored_draft import open_in_draft_editor
 from components.url_state import live_runs, show_run
 from fruxon_playground.contract import mask_secrets
 from fruxon_playground.runs import Phase, RunContext, RunHandle, RunKind, RunRecorder, RunSnapshot
+from fruxon_playground.runs.fold import trace_to_show
 
 
 class RunSource(Protocol):
@@ -130,14 +124,13 @@ class RunView:
 
     def _tabs(self, run: RunSource, snapshot: RunSnapshot) -> None:
         state_ = snapshot.state
-        steps = ordered_steps(state_)
-        labels = ["Trace", f"Tool calls ({len(state_.tools)})"]
-        if steps:
-            labels.append(f"Steps ({len(steps)})")
-        labels += [f"Events ({len(snapshot.received)})", "Request"]
+        labels = ["Trace", f"Tool calls ({len(state_.tools)})", f"Events ({len(snapshot.received)})", "Request"]
         tabs = dict(zip(labels, st.tabs(labels), strict=True))
         with tabs["Trace"]:
-            trace_section(state_.trace, key=f"{self.key}.trace.{run.id}")
+            trace, from_steps = trace_to_show(state_)
+            if from_steps:
+                st.caption("The run ended before its trace arrived: these are the steps it streamed.")
+            trace_section(trace, key=f"{self.key}.trace.{run.id}")
         with tabs[labels[1]]:
             if not state_.tools:
                 st.caption("This run called no tools.")
@@ -145,9 +138,6 @@ class RunView:
                 st.caption("Read from the trace (this run's answer carried no tool events).")
             for card in state_.tools.values():
                 draw_tool_card(card)
-        if steps:
-            with tabs[labels[2]]:
-                st.dataframe(steps_frame(steps), hide_index=True, width="stretch")
         with tabs[labels[-2]]:
             event_log(snapshot.received, key=f"{self.key}.log.{run.id}")
         with tabs["Request"]:

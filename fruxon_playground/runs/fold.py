@@ -135,6 +135,35 @@ class RunState:
         return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
+def trace_to_show(state: RunState) -> tuple[Mapping[str, Any] | None, bool]:
+    """(the trace the viewer draws, whether it was rebuilt from the streamed steps).
+
+    The streamed `step_trace` frames and the final trace describe the same steps by id, so the
+    viewer draws one tree: the final trace when it arrived, else (a stream stopped or cut before
+    `done`) the tree the step frames built, with unfinished steps still in progress."""
+    if state.trace is not None or not state.steps:
+        return state.trace, False
+    nodes: dict[str, dict[str, Any]] = {
+        step.id: {
+            "id": step.id, "displayName": step.name, "type": step.type,
+            "status": "IN_PROGRESS" if step.running else step.status, "error": step.error,
+            "startTime": step.start_ms,
+            "endTime": step.start_ms + step.duration_ms if step.start_ms is not None and step.duration_ms is not None
+            else None,
+            "duration": step.duration_ms, "steps": [],
+        }
+        for step in state.steps.values()
+    }
+    roots: list[dict[str, Any]] = []
+    placed: set[str] = set()
+    for step in state.steps.values():  # arrival order keeps siblings in the order they started
+        # A parent that arrived earlier only: a hostile parent cycle becomes roots, never a loop.
+        parent = nodes[step.parent_id] if step.parent_id in placed else None
+        (parent["steps"] if parent is not None else roots).append(nodes[step.id])
+        placed.add(step.id)
+    return {"traces": roots}, True
+
+
 def _with(mapping: Mapping[str, Any], key: str, value: Any) -> Mapping[str, Any]:
     copy = dict(mapping)
     copy[key] = value

@@ -208,3 +208,36 @@ def test_a_saved_run_with_only_a_trace_opens_completed_with_its_trace() -> None:
     assert completed.state.phase is FoldPhase.COMPLETED and completed.state.trace == trace
     failed = snapshot_of_saved(SavedRun(kind="execute", agent_id="a", request={}, status="failed", trace=trace))
     assert failed.state.phase is not FoldPhase.COMPLETED  # a trace alone never turns a failure into a success
+
+
+def _step_frame(step_id: str, parent: str | None, start: int, end: int = 0, status: str = "SUCCESS") -> Received:
+    data = {"id": step_id, "parentId": parent, "displayName": step_id.title(), "type": "TOOL",
+            "status": status, "startTime": start, "endTime": end, "duration": (end - start) if end else -1}
+    return Received(ev.parse_event(ServerSentEvent("step_trace", json.dumps(data))), float(start))
+
+
+def test_a_stream_cut_before_done_shows_its_streamed_steps_as_one_tree() -> None:
+    from fruxon_playground.runs.fold import trace_to_show
+
+    state = fold_all([_step_frame("root", None, 100), _step_frame("search", "root", 110, 150),
+                      _step_frame("answer", "root", 160), _step_frame("orphan", "gone", 170, 180)])
+    trace, from_steps = trace_to_show(state)
+    assert from_steps
+    root, orphan = trace["traces"]
+    assert [root["id"], orphan["id"]] == ["root", "orphan"]  # a step whose parent never came is a root
+    search, answer = root["steps"]
+    assert (search["status"], search["endTime"], search["duration"]) == ("SUCCESS", 150, 40)
+    assert (answer["status"], answer["endTime"]) == ("IN_PROGRESS", None)  # still running when the stream ended
+    assert root["status"] == "IN_PROGRESS"
+
+
+def test_the_final_trace_replaces_the_streamed_steps_and_a_parent_cycle_never_loops() -> None:
+    from fruxon_playground.runs.fold import trace_to_show
+
+    final = {"traces": [{"id": "root", "steps": []}]}
+    done = Received(ev.parse_event(ServerSentEvent("done", json.dumps({"response": "ok", "trace": final}))), 300.0)
+    assert trace_to_show(fold_all([_step_frame("root", None, 100, 200), done])) == (final, False)
+    cycle = fold_all([_step_frame("a", "b", 100, 110), _step_frame("b", "a", 120, 130)])
+    trace, _ = trace_to_show(cycle)
+    assert [n["id"] for n in trace["traces"]] == ["a"] and trace["traces"][0]["steps"][0]["id"] == "b"
+    json.dumps(trace)  # no reference loop
