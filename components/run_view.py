@@ -8,6 +8,7 @@ saves anything: the run handle saves itself.
 
 from __future__ import annotations
 
+from itertools import islice
 from typing import Any, Protocol
 
 import streamlit as st
@@ -24,6 +25,8 @@ from components.url_state import live_runs, show_run
 from fruxon_playground.contract import mask_secrets
 from fruxon_playground.runs import Phase, RunContext, RunHandle, RunKind, RunRecorder, RunSnapshot
 from fruxon_playground.runs.fold import trace_to_show
+
+TOOL_CARDS_SHOWN = 50  # each card is an expander: tens of thousands (read from a huge trace) would stall the page
 
 
 class RunSource(Protocol):
@@ -136,8 +139,11 @@ class RunView:
                 st.caption("This run called no tools.")
             if state_.tools_from_trace:
                 st.caption("Read from the trace (this run's answer carried no tool events).")
-            for card in state_.tools.values():
+            for card in islice(state_.tools.values(), TOOL_CARDS_SHOWN):
                 draw_tool_card(card)
+            if len(state_.tools) > TOOL_CARDS_SHOWN:
+                st.caption(f"The first {TOOL_CARDS_SHOWN} of {len(state_.tools):,} tool calls; the trace has them all "
+                           "(filter it by the tool kind).")
         with tabs[labels[-2]]:
             event_log(snapshot.received, key=f"{self.key}.log.{run.id}")
         with tabs["Request"]:

@@ -15,6 +15,7 @@ import streamlit as st
 from components import state
 from components.history import run_store
 from components.safe import md
+from fruxon_playground.history import SavedRun
 from fruxon_playground.identity import Identity, share_link_access
 from fruxon_playground.runs import RunHandle
 from fruxon_playground.runs.record import FrozenRun
@@ -71,7 +72,20 @@ def find_run(run_id: str) -> RunHandle | FrozenRun | str:
     if saved is None:
         return "No saved run has this id on this deployment (it may have been deleted)."
     reason = may_open(saved.owner, saved.created_at_ms)
-    return reason if reason is not None else FrozenRun.of(saved)
+    return reason if reason is not None else _frozen(saved)
+
+
+def _frozen(saved: SavedRun, keep: int = 3) -> FrozenRun:
+    """The saved run folded once per version: a rerun of the page (a click in the run view) does not
+    replay a big run's events again; a run saved again since (an approval resumed it) is replayed."""
+    opened: dict[str, FrozenRun] = st.session_state.setdefault(state.OPENED_RUNS, {})
+    found = opened.pop(saved.id, None)
+    if found is None or found.saved.updated_at_ms != saved.updated_at_ms:
+        found = FrozenRun.of(saved)
+    opened[saved.id] = found  # most recent last
+    while len(opened) > keep:
+        opened.pop(next(iter(opened)))
+    return found
 
 
 def show_run(page: str, agent: str, run_id: str | None) -> None:

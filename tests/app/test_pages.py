@@ -262,3 +262,21 @@ def test_environment_variables_configure_the_connection(shared_sandbox, monkeypa
     assert at.sidebar.radio[0].value == "From secrets"
     assert "from environment" in "\n".join(c.value for c in at.sidebar.caption)
     assert at.session_state[state.CONNECTION].settings.base_url == shared_sandbox.base_url
+
+
+def test_a_saved_run_with_thousands_of_tool_calls_opens_with_a_few_cards_and_the_whole_trace() -> None:
+    from fruxon_playground.history import SavedRun, open_store
+
+    tools = [{"id": f"t{i}", "type": "TOOL", "status": "SUCCESS", "displayName": f"Lookup {i}",
+              "toolStepTrace": {"tool": "kb.lookup", "parameters": {"n": i}}} for i in range(2_000)]
+    trace = {"agentId": "support_agent", "traces": [{"id": "root", "type": "FLOW_STEP", "status": "SUCCESS",
+                                                    "steps": tools}]}
+    saved = open_store(os.environ["PLAYGROUND_HISTORY_PATH"]).save(
+        SavedRun(kind="execute", agent_id="support_agent", request={}, status="completed", owner="someone", trace=trace))
+    at = start()
+    at.switch_page(str(ROOT / "pages/history.py"))
+    at.query_params["run"] = saved.id
+    at.run(timeout=60)
+    assert not at.exception, [e.message for e in at.exception]
+    assert len([t for t in at.text if t.value.startswith("Lookup ")]) == 50  # one card each
+    assert any("The first 50 of 2,000 tool calls" in c.value for c in at.caption)
