@@ -14,8 +14,8 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import Any
 
+from fruxon_playground._gc import cyclic_gc_paused
 from fruxon_playground.api import events as ev
-from fruxon_playground.api.sse import decode_data
 from fruxon_playground.contract import is_failure, is_waiting_for_human, normalize_enum
 from fruxon_playground.runs import lifecycle as lc
 
@@ -223,11 +223,9 @@ def fold(state: RunState, received: Received) -> RunState:
 
 
 def _fold_done(state: RunState, event: ev.DoneEvent) -> RunState:
-    payload = decode_data(event.raw)  # the raw dict: the trace goes to the tree builder as received
-    trace = payload.get("trace")
-    trace = trace if isinstance(trace, dict) else None
-    links = payload.get("links")
-    response = payload.get("response")
+    trace = event.trace_data if isinstance(event.trace_data, dict) else None  # as received, for the tree builder
+    links = [link.to_wire() for link in event.links] if event.links is not None else None
+    response = event.response
     if is_waiting_for_human(event.status) or event.human_approval_request_id:
         phase = Phase.WAITING_FOR_HUMAN
     elif is_failure(event.status):
@@ -356,7 +354,8 @@ def _with_trace_tools(state: RunState) -> RunState:
     """Sync runs (and deployed streams) carry no tool events: read the tool calls from the trace."""
     if state.tools or not state.trace:
         return state
-    cards = {card.id: card for card in _tools_in_trace(state.trace)}
+    with cyclic_gc_paused():  # a big trace's tool calls: tens of thousands of new cards at once
+        cards = {card.id: card for card in _tools_in_trace(state.trace)}
     return replace(state, tools=MappingProxyType(cards), tools_from_trace=True) if cards else state
 
 

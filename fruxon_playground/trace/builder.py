@@ -12,15 +12,14 @@ paths), then roll everything up children-first, building each frozen `Span` once
 
 from __future__ import annotations
 
-import gc
 import json
 import math
 import re
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from math import isfinite
 from typing import Any, NamedTuple
 
+from fruxon_playground._gc import cyclic_gc_paused
 from fruxon_playground.contract.enums import (
     FAILURE_STATUSES,
     IN_FLIGHT_STATUSES,
@@ -90,20 +89,6 @@ class _Notes:
 
 
 # ── Small readers: each turns any JSON value into the one type it promises, or a neutral value ──
-
-
-@contextmanager
-def _cyclic_gc_paused() -> Iterator[None]:
-    """A build allocates a few objects per step and frees nothing until it returns, which makes
-    the cyclic collector rescan the whole input again and again (it doubled the time at 100k steps).
-    Reference counting still frees everything; the collector resumes right after."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def _text(value: Any) -> str:
@@ -813,7 +798,7 @@ def _header_or(header: dict[str, Any], key: str, read: Any, rolled_up: Any) -> A
 def build_trace(source: Any) -> Trace:
     """Any trace source → a `Trace`. Unknown kinds and statuses are kept; no step is dropped except
     non-objects and what the SDK's depth cap cuts (both reported in `warnings`)."""
-    with _cyclic_gc_paused():
+    with cyclic_gc_paused():
         collected = _Collected()
         header, nodes, run_status = _split(_load(source, collected.notes), collected.notes)
         layout = _collect_nested(nodes, collected)
@@ -828,7 +813,7 @@ def build_trace_from_step_events(events: Iterable[Any], header: Any = None) -> T
     """A (possibly live) trace from `step_trace` event payloads, in arrival order: a start frame and
     later an end frame with the same id make one step; nesting comes from `parentId`; a parent that
     never arrived leaves an orphan root. `header` is any run-level source (e.g. the `done` trace)."""
-    with _cyclic_gc_paused():
+    with cyclic_gc_paused():
         collected = _Collected()
         run_header, _, run_status = (
             _split(_load(header, collected.notes), collected.notes) if header is not None else ({}, [], None)

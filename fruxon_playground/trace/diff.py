@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from fruxon_playground.trace.builder import _cyclic_gc_paused
+from fruxon_playground._gc import cyclic_gc_paused
 from fruxon_playground.trace.model import Span, Trace
 
 StepKey = tuple[tuple[str, str, int], ...]  # (name, kind, index among same name and kind), root first
@@ -251,7 +251,7 @@ def aligned_steps(before: Trace, after: Trace) -> list[tuple[Span | None, Span |
     """Every step of either trace paired with its counterpart (None where a side has none), in the
     order `diff_traces` lists changes: the older trace's steps, added ones after their predecessor."""
     keys = _Keys()
-    with _cyclic_gc_paused():
+    with cyclic_gc_paused():
         old, new = keys.of(before), keys.of(after)
         return [(old.get(number), new.get(number)) for number in _merged_order(old, new)]
 
@@ -260,7 +260,7 @@ def diff_traces(before: Trace, after: Trace) -> TraceDiff:
     """What changed from `before` to `after`: added, removed and changed steps, and run-level deltas."""
     keys = _Keys()
     changes = []
-    with _cyclic_gc_paused():
+    with cyclic_gc_paused():
         old, new = keys.of(before), keys.of(after)
         for number in _merged_order(old, new):
             before_step, after_step = old.get(number), new.get(number)
