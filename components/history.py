@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
@@ -60,6 +62,12 @@ def run_store() -> RunStore | None:
         st.warning("Run history is off: " + md(store))
         return None
     return store
+
+
+def export_bundle_text(store: RunStore, run_id: str) -> Callable[[], str]:
+    """The run's export bundle, made when the download is clicked (on Streamlit's download thread):
+    a big run is not masked and encoded on every rerun, and only its id is held until then."""
+    return lambda: json.dumps(store.export_bundle(run_id), indent=2, ensure_ascii=False)
 
 
 def prepare_rerun(run: SavedRun) -> None:

@@ -139,7 +139,15 @@ def event_log(received: tuple[Received, ...], *, key: str) -> None:
             format_func=lambda i: f"#{i} · {event_label(received[i])} · {received[i].t_ms:.0f} ms",
         )
         item = received[index]
-        st.json(_event_json(item), expanded=True)
+        if len(item.event.raw) > EVENT_SHOWN_CHARS:  # a done frame with a huge trace: the trace tab shows it
+            st.caption(f"This event's data is {len(item.event.raw):,} characters; the first "
+                       f"{EVENT_SHOWN_CHARS:,} are shown.")
+            st.code(item.event.raw[:EVENT_SHOWN_CHARS], language=None, height=300)
+        else:
+            st.json(_event_json(item), expanded=True)
+
+
+EVENT_SHOWN_CHARS = 100_000
 
 
 def _event_json(item: Received) -> Any:

@@ -7,6 +7,7 @@ import streamlit as st
 from components import state
 from components.history import (
     TABLE,
+    export_bundle_text,
     history_filters,
     page_controls,
     prepare_rerun,
@@ -84,7 +85,7 @@ if opened is None:
     st.caption("Select a run to open it, or two runs to compare them.")
     st.stop()
 
-saved = store.get(opened.id)
+saved = opened.saved if isinstance(opened, FrozenRun) else store.get(opened.id)  # a live run: as saved so far
 actions = st.columns([1, 1, 1, 1, 1, 1])
 if saved is not None and actions[0].button("Re-run", icon=":material/replay:", on_click=prepare_rerun, args=(saved,),
                                            help="Fill the form of its page with this request"):
@@ -97,7 +98,7 @@ if saved is not None and actions[2].button("Replay", icon=":material/play_circle
     replay = ReplayHandle(opened.kind, saved.agent_id, saved.request, received_of_saved(saved), speed).start()
     st.session_state["history.replay"] = (saved.id, replay)
 if saved is not None:
-    actions[3].download_button("Export", json.dumps(store.export_bundle(saved.id), indent=2, ensure_ascii=False),
+    actions[3].download_button("Export", export_bundle_text(store, saved.id),  # made on click, not on every rerun
                                file_name=f"run-{saved.id[:8]}.json", mime="application/json",
                                icon=":material/download:")
 if actions[4].button("Delete", icon=":material/delete:", help="Deletes the run; its share link stops working"):
