@@ -148,6 +148,7 @@ def event_log(received: tuple[Received, ...], *, key: str) -> None:
 
 
 EVENT_SHOWN_CHARS = 100_000
+PRETTY_TRACE_STEPS = 2_000
 
 
 def _event_json(item: Received) -> Any:
@@ -162,10 +163,12 @@ def trace_section(trace: Mapping[str, Any] | None, *, key: str) -> None:
     if not trace:
         st.caption("No trace yet: a run waiting for approval, or a failed run, has none.")
         return
-    trace_viewer(build_trace(trace), key=key)
+    built = build_trace(trace)
+    trace_viewer(built, key=key)
     st.download_button(
         "Download trace JSON",
-        json.dumps(trace, indent=2, ensure_ascii=False),
+        # Indented only while small: an indent makes `json` use its pure-Python encoder (seconds at 100k steps).
+        json.dumps(trace, indent=2 if len(built.spans) <= PRETTY_TRACE_STEPS else None, ensure_ascii=False),
         file_name="trace.json",
         mime="application/json",
     )
