@@ -21,6 +21,7 @@ from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool, PoolTimeout
 
+from fruxon_playground._gc import cyclic_gc_paused
 from fruxon_playground.contract.secrets import mask_text
 from fruxon_playground.history._rows import (
     BODY_COLUMNS,
@@ -314,7 +315,8 @@ class PostgresRunStore(RunStore):
                f"FROM {RUNS} AS r JOIN {BODIES} AS b ON b.id = r.id WHERE r.id = %s")
 
         def work(conn: psycopg.Connection[Any]) -> dict[str, Any] | None:
-            row: dict[str, Any] | None = conn.execute(sql, (run_id,)).fetchone()
+            with cyclic_gc_paused():  # a big trace's jsonb: millions of objects at once
+                row: dict[str, Any] | None = conn.execute(sql, (run_id,)).fetchone()
             if row is not None and row["status"] in LIVE_STATUSES and \
                     max(row["heartbeat_at_ms"] or 0, row["updated_at_ms"]) < self.stale_cutoff_ms():
                 self._interrupt_stale(conn, run_id)

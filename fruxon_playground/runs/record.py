@@ -18,6 +18,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from fruxon_playground._gc import cyclic_gc_paused
 from fruxon_playground.api.events import parse_event
 from fruxon_playground.api.sse import ServerSentEvent
 from fruxon_playground.contract.secrets import mask_json_text, mask_secrets, mask_text, strip_url_credentials
@@ -149,8 +150,9 @@ def received_of_saved(run: SavedRun) -> list[Received]:
 
 
 def snapshot_of_saved(run: SavedRun) -> RunSnapshot:
-    received = received_of_saved(run)
-    state = fold_all(received)
+    with cyclic_gc_paused():  # a big run's events and trace: many objects at once, nothing to collect
+        received = received_of_saved(run)
+        state = fold_all(received)
     if not state.phase.is_final:
         # Saved while running, and whoever ran it is gone (the store marked it), or an old run
         # that ended without a terminal event and without a record of why.
