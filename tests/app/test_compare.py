@@ -4,28 +4,16 @@ component on runs whose answers, step names and tool names try to inject Markdow
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
-import pytest
 from streamlit.testing.v1 import AppTest
 
 from components.safe import md
 from fruxon_playground.history import SavedRun
-from tests.app.test_pages import ROOT, button, start, text_area
+from tests.app.test_pages import ROOT, button, instant_sandbox, start, text_area  # noqa: F401 (autouse fixture)
 
 T0 = 1_767_225_600_000
 IMG = "<img src=x onerror=alert(1)>"
 LINK = "[x](javascript:alert(1))"
-
-
-@pytest.fixture(autouse=True)
-def instant_sandbox(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setenv("PLAYGROUND_HISTORY_PATH", str(tmp_path / "history.sqlite3"))
-    for name in ("FRUXON_API_KEY", "FRUXON_BASE_URL", "FRUXON_TENANT"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("PLAYGROUND_SANDBOX_DB", ":memory:")
-    monkeypatch.setenv("PLAYGROUND_SANDBOX_SPEED", "0")
-    monkeypatch.setenv("PLAYGROUND_OWNER", "browser")
 
 
 def html_bodies(at: AppTest) -> list[str]:

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from components import state
@@ -20,10 +18,7 @@ from tests.app.loopback_apis import (
     counted_sandbox,
     untrusted_server,
 )
-
-ROOT = Path(__file__).resolve().parents[2]
-# Run app.py from a folder without pages/ so st.navigation stays in charge (see test_pages.py).
-ENTRY = f"import runpy\nrunpy.run_path({str(ROOT / 'app.py')!r}, run_name='__main__')\n"
+from tests.app.test_environments import ENTRY, ROOT, isolated  # noqa: F401 (autouse fixture)
 
 ARROW_FALLBACK = "Serialization of dataframe to Arrow table was unsuccessful"
 
@@ -38,19 +33,6 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 def hostile() -> Iterator[Server]:
     with untrusted_server() as server:
         yield server
-
-
-@pytest.fixture(autouse=True)
-def isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
-    monkeypatch.setenv("PLAYGROUND_HISTORY_PATH", str(tmp_path / "history.sqlite3"))
-    monkeypatch.setenv("PLAYGROUND_SANDBOX_DB", ":memory:")
-    monkeypatch.setenv("PLAYGROUND_OWNER", "browser")  # each AppTest is its own browser (as test_pages.py does)
-    # Caches are per process: every test starts cold, and st.connection forgets the last test's server.
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    yield
-    st.cache_data.clear()
-    st.cache_resource.clear()
 
 
 @pytest.fixture

@@ -5,9 +5,7 @@ opened in a session of its own."""
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
-import pytest
 from streamlit.testing.v1 import AppTest
 
 from components import state
@@ -17,19 +15,9 @@ from components.url_state import live_runs
 from fruxon_playground.cases.target import TargetKind
 from fruxon_playground.drafts import TEMPLATES
 from fruxon_playground.history import open_store
-from tests.app.test_pages import ROOT, button, page_text, start, text_area
+from tests.app.test_pages import ROOT, button, instant_sandbox, page_text, start, text_area  # noqa: F401 (autouse fixture)
 
 PAGE = "pages/side_by_side.py"
-
-
-@pytest.fixture(autouse=True)
-def instant_sandbox(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setenv("PLAYGROUND_HISTORY_PATH", str(tmp_path / "history.sqlite3"))
-    for name in ("FRUXON_API_KEY", "FRUXON_BASE_URL", "FRUXON_TENANT"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("PLAYGROUND_SANDBOX_DB", ":memory:")
-    monkeypatch.setenv("PLAYGROUND_SANDBOX_SPEED", "0")
-    monkeypatch.setenv("PLAYGROUND_OWNER", "browser")
 
 
 def selectbox(at: AppTest, label: str):
