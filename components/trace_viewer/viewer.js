@@ -1200,8 +1200,7 @@ function details(bytes) {
 function feed(component) {
   const { data, setStateValue } = component;
   let entry = FEEDS.get(data.view);
-  const created = !entry;
-  if (created) {
+  if (!entry) {
     entry = { seq: 0 };
     FEEDS.set(data.view, entry);
   }
@@ -1209,11 +1208,19 @@ function feed(component) {
     entry.seq += 1;
     setStateValue("want", { digest, id, seq: entry.seq });
   };
+  entry.digest = data.digest;
   const viewer = VIEWS.get(data.view);
-  if (!viewer) return undefined;
+  if (!viewer) return undefined; // the tree is not drawn yet: it looks for this feed when it is
   if (data.id !== null) viewer.receiveDetail(data.digest, data.id, data.detail, data.gone);
-  if (created) viewer.feedReady(); // a step opened before the feed was there is asked for now
+  joinFeed(viewer);
   return undefined;
+}
+
+// Whichever of the tree and its feed arrives second connects them (once per trace): the search
+// says what it covers, and a step opened before the feed was there is asked for now.
+function joinFeed(viewer) {
+  const entry = FEEDS.get(viewer.view);
+  if (entry && entry.digest === viewer.digest && !viewer.lazy) viewer.feedReady();
 }
 
 // ── Entry point ───────────────────────────────────────────────────────────────────────────────
@@ -1236,6 +1243,7 @@ export default function (component) {
     return undefined;
   }
   VIEWS.set(viewer.view, viewer);
+  joinFeed(viewer);
   return () => {
     BOUND.delete(parentElement);
     viewer.destroy();
