@@ -1,8 +1,8 @@
 """Trace viewer speed in chromium, through the page the app really runs.
 
-Each trace (`random_trace(n, seed=1)`) is saved in a fresh run history; the History page's shared-run
-view (`/history?run=<id>`, which calls `trace_section` → `trace_viewer`) opens it in a new browser
-session. Measured, all in the same run with the sizes interleaved, after one warm-up pass:
+Each trace (`random_trace(n, seed=1)`) is saved in a fresh run history, as a run that ended (which
+stores its packed view with it, as every run the app saves); the History page (`/history?run=<id>`,
+`RunView` → `stored_trace_viewer`) opens it in a new browser session. Measured, all in the same run with the sizes interleaved, after one warm-up pass:
 
 - open: from navigation to the first tree row on screen, for 10 steps (the baseline: what the page
   itself costs), 10k and 100k steps; reported as medians and as differences to the baseline.
@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from fruxon_playground.history import SavedRun, open_store  # noqa: E402
 from fruxon_playground.trace import build_trace, random_trace  # noqa: E402
-from fruxon_playground.trace.rows import INLINE_DETAILS_BYTES, StepDetails, pack_rows  # noqa: E402
+from fruxon_playground.trace.rows import INLINE_DETAILS_BYTES, TraceView  # noqa: E402
 
 BASELINE = 10
 
@@ -110,21 +110,31 @@ def main() -> None:
     sizes = [BASELINE, *(int(s) for s in args.sizes.split(","))]
     sources = {n: random_trace(n, seed=1) for n in sizes}
 
-    print("Python side, once per trace (build: the core; rows: before the tree shows; details: after it)")
-    print(f"{'steps':>8} {'build':>8} {'rows':>8} {'rows MB':>8} {'details':>8} {'det. MB':>8}  details are")
+    print("Python side, once per trace. When a run that ended is saved: build the trace, pack its rows and details, "
+          "compress (`stored`).\nWhen a saved run is opened: read the stored view back (`read`; the details are "
+          "decompressed after the rows are sent).")
+    print(f"{'steps':>8} {'build':>8} {'rows':>8} {'rows MB':>8} {'details':>8} {'det. MB':>8} {'stored':>8} "
+          f"{'st. MB':>7} {'read':>7}  details are")
     for n in sizes:
         started = time.perf_counter()
         trace = build_trace(sources[n])
         built = time.perf_counter() - started
         started = time.perf_counter()
-        packed = pack_rows(trace)
+        view = TraceView.of(trace)
         packing = time.perf_counter() - started
         started = time.perf_counter()
-        details = StepDetails(trace)
+        details = view.details
         encoding = time.perf_counter() - started
+        started = time.perf_counter()
+        stored = view.to_bytes()
+        storing = time.perf_counter() - started
+        started = time.perf_counter()
+        TraceView.from_bytes(stored).rows_payload("bench")
+        reading = time.perf_counter() - started
         where = "sent after the rows" if details.size <= INLINE_DETAILS_BYTES else "asked for per click"
-        print(f"{n:>8,} {built * 1000:6.0f}ms {packing * 1000:6.0f}ms {len(packed.data) / 1e6:8.1f} "
-              f"{encoding * 1000:6.0f}ms {details.size / 1e6:8.1f}  {where}")
+        print(f"{n:>8,} {built * 1000:6.0f}ms {packing * 1000:6.0f}ms {len(view.rows_json) / 1e6:8.1f} "
+              f"{encoding * 1000:6.0f}ms {details.size / 1e6:8.1f} {storing * 1000:6.0f}ms {len(stored) / 1e6:7.1f} "
+              f"{reading * 1000:5.0f}ms  {where}")
 
     from playwright.sync_api import sync_playwright
 

@@ -70,9 +70,12 @@ def export_bundle_text(store: RunStore, run_id: str) -> Callable[[], str]:
     return lambda: json.dumps(store.export_bundle(run_id), indent=2, ensure_ascii=False)
 
 
-def prepare_rerun(run: SavedRun) -> None:
+def prepare_rerun(store: RunStore, run_id: str) -> None:
     """Button callback (runs before the script, so widget state may still change): fill the form of
     the run's page and agent with its request."""
+    run = store.get(run_id)
+    if run is None:
+        return
     st.session_state[state.AGENT] = run.agent_id
     if run.kind in ("test", "stream_test"):
         load_base(run.request)
@@ -140,7 +143,7 @@ def runs_frame(runs: list[RunSummary]) -> pd.DataFrame:
     )
 
 
-def saved_run_caption(run: SavedRun) -> str:
+def saved_run_caption(run: SavedRun | RunSummary) -> str:
     """Where and when a saved run ran, escaped (agent ids, URLs and tenants are untrusted)."""
     when = pd.Timestamp(run.created_at_ms, unit="ms", tz="UTC").strftime("%Y-%m-%d %H:%M UTC")
     return " · ".join([run.kind, md(run.agent_id, limit=80), run.status, when, md(run.base_url or "", limit=120),

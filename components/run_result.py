@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import pandas as pd
@@ -15,7 +15,6 @@ from components.trace_viewer import trace_viewer
 from fruxon_playground.runs import lifecycle as lc
 from fruxon_playground.runs.fold import Phase, Received
 from fruxon_playground.runs.handle import RunSnapshot
-from fruxon_playground.trace import build_trace
 
 
 def _money(value: Any) -> str:
@@ -119,6 +118,7 @@ def event_log(received: tuple[Received, ...], *, key: str) -> None:
     if not received:
         st.caption("No events were received.")
         return
+    st.caption(f"{len(received):,} event{'s' if len(received) != 1 else ''} received")
     names = sorted({r.event.event for r in received})
     chosen = st.multiselect("Event types", names, default=names, key=f"{key}.types")
     rows = [
@@ -160,15 +160,28 @@ def _event_json(item: Received) -> Any:
 
 
 def trace_section(trace: Mapping[str, Any] | None, *, key: str) -> None:
+    """The trace viewer and a download of the trace as received."""
     if not trace:
         st.caption("No trace yet: a run waiting for approval, or a failed run, has none.")
         return
-    built = build_trace(trace)
-    trace_viewer(built, key=key)
-    st.download_button(
-        "Download trace JSON",
-        # Indented only while small: an indent makes `json` use its pure-Python encoder (seconds at 100k steps).
-        json.dumps(trace, indent=2 if len(built.spans) <= PRETTY_TRACE_STEPS else None, ensure_ascii=False),
-        file_name="trace.json",
-        mime="application/json",
-    )
+    trace_viewer(trace, key=key)
+    # Made when clicked (on the download thread): encoding a big trace on every rerun costs seconds.
+    trace_download(lambda: json.dumps(trace, indent=2 if _steps_below(trace, PRETTY_TRACE_STEPS) else None,
+                                      ensure_ascii=False))
+
+
+def trace_download(text: Callable[[], str | None]) -> None:
+    st.download_button("Download trace JSON", lambda: text() or "{}", file_name="trace.json", mime="application/json")
+
+
+def _steps_below(trace: Mapping[str, Any], limit: int) -> bool:
+    """Whether the trace has fewer than `limit` steps (indented JSON uses the pure-Python encoder:
+    seconds at 100k steps)."""
+    stack = list(trace.get("traces") or [])
+    seen = 0
+    while stack and seen < limit:
+        node = stack.pop()
+        seen += 1
+        if isinstance(node, dict) and isinstance(node.get("steps"), list):
+            stack.extend(node["steps"])
+    return seen < limit

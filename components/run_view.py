@@ -19,12 +19,14 @@ from components.connection import Connection
 from components.history import run_store
 from components.live_panel import LivePanel, draw_tool_card, split_blocks, stats_line
 from components.run_options import continue_session
-from components.run_result import event_log, outcome_banner, summary, trace_section
+from components.run_result import event_log, outcome_banner, summary, trace_download, trace_section
 from components.stored_draft import open_in_draft_editor
+from components.trace_viewer import stored_trace_viewer
 from components.url_state import live_runs, show_run
 from fruxon_playground.contract import mask_secrets
 from fruxon_playground.runs import Phase, RunContext, RunHandle, RunKind, RunRecorder, RunSnapshot
-from fruxon_playground.runs.fold import trace_to_show
+from fruxon_playground.runs.fold import RunState, trace_to_show
+from fruxon_playground.runs.record import FrozenRun
 
 TOOL_CARDS_SHOWN = 50  # each card is an expander: tens of thousands (read from a huge trace) would stall the page
 
@@ -91,25 +93,42 @@ class RunView:
             self.snapshot = self.panel.draw()
             if not self.snapshot.finished:
                 return
-        self.snapshot = run.snapshot()
-        self._draw_finished(run, self.snapshot)
+        self._draw_finished(run)
 
     def follow(self) -> None:
         if self.panel is not None:
             self.panel.follow()
 
-    def _draw_finished(self, run: RunSource, snapshot: RunSnapshot) -> None:
-        state_ = snapshot.state
+    def _draw_finished(self, run: RunSource) -> None:
         # Same shape as the live panel (components/live_panel.py): a container with the status, then
         # one with the answer. When a live run ends, the answer's blocks keep their place instead of
         # collapsing and being drawn again.
-        with st.container():
+        status_box, answer_box, more_box = st.container(), st.container(), st.container()
+        trace_tab, tools_tab, events_tab, request_tab = st.tabs(["Trace", "Tool calls", "Events", "Request"])
+        with trace_tab:  # first: a saved run's stored view is on screen before its events are read
+            self._trace(run)
+        snapshot = self.snapshot = run.snapshot()
+        state_ = snapshot.state
+        with status_box:
             st.markdown(stats_line(snapshot, streamed=run.kind.streamed))
             tenant = self.conn.settings.tenant if self.conn else ""
             outcome_banner(snapshot, tenant=tenant, agent=run.agent, action=run.kind.action)
-        with st.container():
+        with answer_box:
             for block in split_blocks(state_.text) if state_.text else []:
                 st.text(block)
+        with more_box:
+            self._after_answer(run, snapshot)
+        with tools_tab:
+            self._tools(state_)
+        with events_tab:
+            event_log(snapshot.received, key=f"{self.key}.log.{run.id}")
+        with request_tab:
+            st.caption(f"POST :{run.kind.action} · secrets removed")
+            recorder = run.recorder if isinstance(run, RunHandle) else None
+            st.json(mask_secrets(run.request, recorder.context.secrets if recorder else ()), expanded=False)
+
+    def _after_answer(self, run: RunSource, snapshot: RunSnapshot) -> None:
+        state_ = snapshot.state
         if state_.phase is Phase.WAITING_FOR_HUMAN and isinstance(run, RunHandle) and self.conn is not None:
             approval_controls(self.conn, run, snapshot, key=self.key)
         if state_.failure is None or state_.health.event_count:
@@ -123,30 +142,41 @@ class RunView:
         recorder_error = getattr(getattr(run, "recorder", None), "last_error", None)
         if recorder_error:
             st.warning("This run could not be saved to History: " + recorder_error)
-        self._tabs(run, snapshot)
 
-    def _tabs(self, run: RunSource, snapshot: RunSnapshot) -> None:
-        state_ = snapshot.state
-        labels = ["Trace", f"Tool calls ({len(state_.tools)})", f"Events ({len(snapshot.received)})", "Request"]
-        tabs = dict(zip(labels, st.tabs(labels), strict=True))
-        with tabs["Trace"]:
-            trace, from_steps = trace_to_show(state_)
-            if from_steps:
-                st.caption("The run ended before its trace arrived: these are the steps it streamed.")
-            trace_section(trace, key=f"{self.key}.trace.{run.id}")
-        with tabs[labels[1]]:
-            if not state_.tools:
-                st.caption("This run called no tools.")
-            if state_.tools_from_trace:
-                st.caption("Read from the trace (this run's answer carried no tool events).")
-            for card in islice(state_.tools.values(), TOOL_CARDS_SHOWN):
-                draw_tool_card(card)
-            if len(state_.tools) > TOOL_CARDS_SHOWN:
-                st.caption(f"The first {TOOL_CARDS_SHOWN} of {len(state_.tools):,} tool calls; the trace has them all "
-                           "(filter it by the tool kind).")
-        with tabs[labels[-2]]:
-            event_log(snapshot.received, key=f"{self.key}.log.{run.id}")
-        with tabs["Request"]:
-            st.caption(f"POST :{run.kind.action} · secrets removed")
-            recorder = run.recorder if isinstance(run, RunHandle) else None
-            st.json(mask_secrets(run.request, recorder.context.secrets if recorder else ()), expanded=False)
+    def _trace(self, run: RunSource) -> None:
+        """The view stored with a saved run (or with a live run that ended and saved itself); else the
+        trace built from what the run received."""
+        key = f"{self.key}.trace.{run.id}"
+        store = run_store() if _saved_ended(run) else None
+        if store is not None:
+            # What stands for this version of the run: a saved run is opened again when it changed;
+            # a live one's final state changes only when an approval resumes it.
+            version = run if isinstance(run, FrozenRun) else run.snapshot().state
+            if stored_trace_viewer(store, run.id, version, key=key):
+                trace_download(lambda: store.trace_text(run.id))
+                return
+        trace, from_steps = trace_to_show(run.snapshot().state)
+        if from_steps:
+            st.caption("The run ended before its trace arrived: these are the steps it streamed.")
+        trace_section(trace, key=key)
+
+    @staticmethod
+    def _tools(state_: RunState) -> None:
+        tools = state_.tools
+        if not tools:
+            st.caption("This run called no tools.")
+            return
+        where = " · read from the trace (this run's answer carried no tool events)" if state_.tools_from_trace else ""
+        shown = f"; the first {TOOL_CARDS_SHOWN} are shown, the trace has them all (filter it by the tool kind)" \
+            if len(tools) > TOOL_CARDS_SHOWN else ""
+        st.caption(f"{len(tools):,} tool call{'s' if len(tools) != 1 else ''}{where}{shown}")
+        for card in islice(tools.values(), TOOL_CARDS_SHOWN):
+            draw_tool_card(card)
+
+
+def _saved_ended(run: RunSource) -> bool:
+    """A saved run, or a live one that ended and saved itself (its last save worked)."""
+    if isinstance(run, FrozenRun):
+        return True
+    recorder = getattr(run, "recorder", None)
+    return isinstance(run, RunHandle) and run.finished and recorder is not None and recorder.last_error is None

@@ -95,4 +95,4 @@ REMOTE_ORIGIN = "remote.origin"
 REMOTE_PAGE_SIZE = "remote.page_size"
 REMOTE_PAGES = "remote.pages"  # (filter signature, page tokens seen so far): "Previous" needs no server help
 OPENED_RUNS = "runs.opened"  # {run id: FrozenRun}, the few most recently opened saved runs, rebuilt when saved again
-TRACE_PAYLOADS = "trace_viewer.payloads"  # {viewer key: (fingerprint, PackedTrace)}, the few most recent
+TRACE_PAYLOADS = "trace_viewer.payloads"  # {viewer key: what it shows, packed}, the few most recent

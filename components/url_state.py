@@ -15,7 +15,7 @@ import streamlit as st
 from components import state
 from components.history import run_store
 from components.safe import md
-from fruxon_playground.history import SavedRun
+from fruxon_playground.history import RunStore, RunSummary
 from fruxon_playground.identity import Identity, share_link_access
 from fruxon_playground.runs import RunHandle
 from fruxon_playground.runs.record import FrozenRun
@@ -68,21 +68,22 @@ def find_run(run_id: str) -> RunHandle | FrozenRun | str:
         if may_open(owner, handle.started_at_wall_ms) is None:
             return handle
     store = run_store()
-    saved = store.get(run_id) if store is not None else None
-    if saved is None:
+    head = store.summary(run_id) if store is not None else None
+    if head is None:
         return "No saved run has this id on this deployment (it may have been deleted)."
-    reason = may_open(saved.owner, saved.created_at_ms)
-    return reason if reason is not None else _frozen(saved)
+    reason = may_open(head.owner, head.created_at_ms)
+    return reason if reason is not None else _frozen(head, store)
 
 
-def _frozen(saved: SavedRun, keep: int = 3) -> FrozenRun:
-    """The saved run folded once per version: a rerun of the page (a click in the run view) does not
-    replay a big run's events again; a run saved again since (an approval resumed it) is replayed."""
+def _frozen(head: RunSummary, store: RunStore, keep: int = 3) -> FrozenRun:
+    """The saved run, read and folded once per version: a rerun of the page (a click in the run
+    view) does not replay a big run's events again; a run saved again since (an approval resumed
+    it) is read again."""
     opened: dict[str, FrozenRun] = st.session_state.setdefault(state.OPENED_RUNS, {})
-    found = opened.pop(saved.id, None)
-    if found is None or found.saved.updated_at_ms != saved.updated_at_ms:
-        found = FrozenRun.of(saved)
-    opened[saved.id] = found  # most recent last
+    found = opened.pop(head.id, None)
+    if found is None or found.updated_at_ms != head.updated_at_ms:
+        found = FrozenRun(head, lambda: store.get(head.id))
+    opened[head.id] = found  # most recent last
     while len(opened) > keep:
         opened.pop(next(iter(opened)))
     return found

@@ -39,11 +39,11 @@ if isinstance(opened, str):
     del st.query_params[RUN_PARAM]
     opened = None
 saved_owner = opened.recorder.context.owner if isinstance(opened, RunHandle) and opened.recorder else (
-    opened.saved.owner if isinstance(opened, FrozenRun) else None)
+    opened.owner if isinstance(opened, FrozenRun) else None)
 if opened is not None and scope is not None and saved_owner != owner:
     st.info("A shared run, read-only. Its request has no secrets; no key is needed to view it.")
     if isinstance(opened, FrozenRun):
-        st.caption(saved_run_caption(opened.saved))
+        st.caption(saved_run_caption(opened.head))
     shared_view = RunView(opened, None, key=f"shared.{opened.id}")
     shared_view.draw()
     if st.button("Go to my runs", icon=":material/arrow_back:"):
@@ -85,21 +85,24 @@ if opened is None:
     st.caption("Select a run to open it, or two runs to compare them.")
     st.stop()
 
-saved = opened.saved if isinstance(opened, FrozenRun) else store.get(opened.id)  # a live run: as saved so far
+# Its light columns only: a big run's bodies are read when a button needs them, after the page drew.
+head = opened.head if isinstance(opened, FrozenRun) else store.summary(opened.id)  # a live run: as saved so far
 actions = st.columns([1, 1, 1, 1, 1, 1])
-if saved is not None and actions[0].button("Re-run", icon=":material/replay:", on_click=prepare_rerun, args=(saved,),
-                                           help="Fill the form of its page with this request"):
-    st.switch_page("pages/draft_test.py" if saved.kind in ("test", "stream_test") else "pages/execute.py")
+if head is not None and actions[0].button("Re-run", icon=":material/replay:", on_click=prepare_rerun,
+                                          args=(store, head.id), help="Fill the form of its page with this request"):
+    st.switch_page("pages/draft_test.py" if head.kind in ("test", "stream_test") else "pages/execute.py")
 streamed = opened.kind.streamed and opened.finished
 speed = actions[1].selectbox("Replay speed", [1.0, 2.0, 5.0, 20.0], format_func=lambda s: f"{s:g}×",
                              label_visibility="collapsed", disabled=not streamed, key="history.replay_speed")
-if saved is not None and actions[2].button("Replay", icon=":material/play_circle:", disabled=not streamed,
-                                           help="Play the recorded stream in the panel below, with no API call"):
-    replay = ReplayHandle(opened.kind, saved.agent_id, saved.request, received_of_saved(saved), speed).start()
-    st.session_state["history.replay"] = (saved.id, replay)
-if saved is not None:
-    actions[3].download_button("Export", export_bundle_text(store, saved.id),  # made on click, not on every rerun
-                               file_name=f"run-{saved.id[:8]}.json", mime="application/json",
+if head is not None and actions[2].button("Replay", icon=":material/play_circle:", disabled=not streamed,
+                                          help="Play the recorded stream in the panel below, with no API call"):
+    saved = opened.saved if isinstance(opened, FrozenRun) else store.get(opened.id)
+    if saved is not None:
+        replay = ReplayHandle(opened.kind, saved.agent_id, saved.request, received_of_saved(saved), speed).start()
+        st.session_state["history.replay"] = (saved.id, replay)
+if head is not None:
+    actions[3].download_button("Export", export_bundle_text(store, head.id),  # made on click, not on every rerun
+                               file_name=f"run-{head.id[:8]}.json", mime="application/json",
                                icon=":material/download:")
 if actions[4].button("Delete", icon=":material/delete:", help="Deletes the run; its share link stops working"):
     store.delete(opened.id, scope)
@@ -116,8 +119,8 @@ if replay is not None and replay_of == opened.id:
     st.subheader(f"Replay at {speed:g}×")
     view = RunView(replay, None, key=f"history.replay.{replay.id}")
 else:
-    if saved is not None:
-        st.caption(saved_run_caption(saved))
+    if head is not None:
+        st.caption(saved_run_caption(head))
     view = RunView(opened, None, key=f"history.{opened.id}")
 view.draw()
 view.follow()

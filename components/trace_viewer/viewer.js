@@ -131,7 +131,8 @@ document.addEventListener("keydown", (event) => {
 
 // ── The payload ───────────────────────────────────────────────────────────────────────────────
 
-// b"<magic> <md5 hex> <JSON length, 10 digits>\n" + JSON (+ details): see trace/rows.py.
+// b"<magic> <md5 hex> <JSON length, 10 digits>\n" + JSON + the rest (rows: the viewer's key; details:
+// the steps' JSON): see trace/rows.py.
 function frame(bytes) {
   const head = utf8.decode(bytes.subarray(0, HEADER_BYTES));
   return { magic: head.slice(0, 5), digest: head.slice(6, 38), length: parseInt(head.slice(39, 49), 10) };
@@ -284,8 +285,9 @@ class Viewer {
     const { digest, length } = frame(payload);
     if (digest === this.digest) return; // Streamlit hands the same bytes again after other reruns
     const rows = frameJson(payload, length);
-    const previous = this.digest === null ? SAVED.get(rows.label) : this.snapshot();
-    this.view = rows.label;
+    const label = utf8.decode(payload.subarray(HEADER_BYTES + length)); // the viewer's key, after the rows
+    const previous = this.digest === null ? SAVED.get(label) : this.snapshot();
+    this.view = label;
     this.digest = digest;
     this.rows = rows;
     this.chunks = []; // details, as they arrive: {first, at (offsets into blob), blob, lower}

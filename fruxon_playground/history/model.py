@@ -79,6 +79,8 @@ class RunSummary:
     error: str | None  # at most PREVIEW_CHARS characters
     answer_preview: str | None  # at most PREVIEW_CHARS characters
     updated_at_ms: int
+    base_url: str | None = None  # never with credentials
+    tenant: str | None = None
 
     @property
     def streamed(self) -> bool:

@@ -40,6 +40,7 @@ from fruxon_playground.history.base import (
     clamp,
     masked,
     newer_schema,
+    trace_view_of,
 )
 from fruxon_playground.history.model import (
     INTERRUPTED,
@@ -47,6 +48,7 @@ from fruxon_playground.history.model import (
     LIVE_STATUSES,
     RunPage,
     RunQuery,
+    RunSummary,
     SavedRun,
     now_ms,
 )
@@ -139,18 +141,21 @@ def _counts(conn: psycopg.Connection[Any]) -> None:
         conn.execute(statement)
 
 
-MIGRATIONS: list[Callable[[psycopg.Connection[Any]], None]] = [_create_v1, _trigram_search, _counts]
+def _trace_views(conn: psycopg.Connection[Any]) -> None:
+    conn.execute(f"ALTER TABLE {BODIES} ADD COLUMN trace_view bytea")  # `trace_view_of`, written by `save`
+
+
+MIGRATIONS: list[Callable[[psycopg.Connection[Any]], None]] = [_create_v1, _trigram_search, _counts, _trace_views]
 _COUNTED = ("owner", "agent_id", "status", "kind")  # filters the counters answer; text and group count rows
 
 _UPSERT_RUN = (f"INSERT INTO {RUNS} ({', '.join(RUN_COLUMNS)}) VALUES ({', '.join('%s' for _ in RUN_COLUMNS)}) "
                f"ON CONFLICT (id) DO UPDATE SET {', '.join(f'{c} = excluded.{c}' for c in RUN_COLUMNS[1:])}")
-_UPSERT_BODY = (f"INSERT INTO {BODIES} ({', '.join(BODY_COLUMNS)}) VALUES ({', '.join('%s' for _ in BODY_COLUMNS)}) "
-                f"ON CONFLICT (id) DO UPDATE SET {', '.join(f'{c} = excluded.{c}' for c in BODY_COLUMNS[1:])}")
+_SAVED_BODY = (*BODY_COLUMNS, "trace_view")
 # Both rows in one statement: atomic without a transaction block, and one round trip.
 _SAVE = (f"WITH saved AS ({_UPSERT_RUN} RETURNING id) "
-         f"INSERT INTO {BODIES} ({', '.join(BODY_COLUMNS)}) "
-         f"SELECT saved.id, {', '.join('%s' for _ in BODY_COLUMNS[1:])} FROM saved "
-         f"ON CONFLICT (id) DO UPDATE SET {', '.join(f'{c} = excluded.{c}' for c in BODY_COLUMNS[1:])}")
+         f"INSERT INTO {BODIES} ({', '.join(_SAVED_BODY)}) "
+         f"SELECT saved.id, {', '.join('%s' for _ in _SAVED_BODY[1:])} FROM saved "
+         f"ON CONFLICT (id) DO UPDATE SET {', '.join(f'{c} = excluded.{c}' for c in _SAVED_BODY[1:])}")
 # PostgreSQL text cannot hold NUL: an escaped one in JSON text (an even run of backslashes before it)
 # and a raw one in a text column both become U+FFFD.
 _JSON_NUL = re.compile(r"(?<!\\)((?:\\\\)*)\\u0000")
@@ -289,7 +294,8 @@ class PostgresRunStore(RunStore):
         row, body = run_row(run), body_row(run)
         params = (*(nul_free(row[c]) for c in RUN_COLUMNS),
                   *(jsonb(body[c]) if c in JSON_COLUMNS and body[c] is not None else nul_free(body[c])
-                    for c in BODY_COLUMNS[1:]))
+                    for c in BODY_COLUMNS[1:]),
+                  trace_view_of(run))
         self._db.call(lambda conn: conn.execute(_SAVE, params))
         return run
 
@@ -310,10 +316,9 @@ class PostgresRunStore(RunStore):
                          f"WHERE {_STALE}{only}", (INTERRUPTED, INTERRUPTED_ERROR, self.clock(), *params))
 
     # -- reading ------------------------------------------------------------------------------------
-    def get(self, run_id: str) -> SavedRun | None:
-        sql = (f"SELECT r.*, b.request, b.response, b.events, b.trace, b.answer "
-               f"FROM {RUNS} AS r JOIN {BODIES} AS b ON b.id = r.id WHERE r.id = %s")
-
+    def _current(self, sql: str, run_id: str) -> dict[str, Any] | None:
+        """The row of `sql` (which selects `r.*` of one run), after marking the run interrupted when
+        it is stale."""
         def work(conn: psycopg.Connection[Any]) -> dict[str, Any] | None:
             with cyclic_gc_paused():  # a big trace's jsonb: millions of objects at once
                 row: dict[str, Any] | None = conn.execute(sql, (run_id,)).fetchone()
@@ -323,8 +328,24 @@ class PostgresRunStore(RunStore):
                 row = conn.execute(sql, (run_id,)).fetchone()
             return row
 
-        row = self._db.call(work)
+        return self._db.call(work)
+
+    def get(self, run_id: str) -> SavedRun | None:
+        row = self._current(f"SELECT r.*, b.request, b.response, b.events, b.trace, b.answer "
+                            f"FROM {RUNS} AS r JOIN {BODIES} AS b ON b.id = r.id WHERE r.id = %s", run_id)
         return run_from(row) if row is not None else None
+
+    def summary(self, run_id: str) -> RunSummary | None:
+        row = self._current(f"SELECT r.* FROM {RUNS} AS r WHERE r.id = %s", run_id)
+        return summary_from(row) if row is not None else None
+
+    def trace_view(self, run_id: str) -> bytes | None:
+        row = self._one(f"SELECT trace_view FROM {BODIES} WHERE id = %s", (run_id,))
+        return bytes(row["trace_view"]) if row is not None and row["trace_view"] is not None else None
+
+    def trace_text(self, run_id: str) -> str | None:
+        row = self._one(f"SELECT trace::text AS trace FROM {BODIES} WHERE id = %s", (run_id,))
+        return row["trace"] if row is not None else None
 
     def _where(self, query: RunQuery) -> tuple[str, list[Any]]:
         where: list[str] = []

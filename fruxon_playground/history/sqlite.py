@@ -39,6 +39,7 @@ from fruxon_playground.history.base import (
     clamp,
     masked,
     newer_schema,
+    trace_view_of,
 )
 from fruxon_playground.history.model import (
     INTERRUPTED,
@@ -46,6 +47,7 @@ from fruxon_playground.history.model import (
     LIVE_STATUSES,
     RunPage,
     RunQuery,
+    RunSummary,
     SavedRun,
     now_ms,
 )
@@ -148,7 +150,9 @@ def _statement(sql: str) -> Callable[[sqlite3.Connection], None]:
 
 # user_version N = the first N steps applied. The first release's two statements are steps 1 and 2,
 # so its files (user_version 2) continue at step 3.
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [*map(_statement, _V1), _v1_to_v2]
+# Step 4: the trace as the viewer draws it (`trace_view_of`), written by `save` after the run's rows.
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
+    *map(_statement, _V1), _v1_to_v2, _statement("ALTER TABLE run_bodies ADD COLUMN trace_view BLOB")]
 
 
 def _create_private(path: Path) -> None:
@@ -269,8 +273,10 @@ class SqliteRunStore(RunStore):
     # -- writing ------------------------------------------------------------------------------------
     def save(self, run: SavedRun, *, secrets: Iterable[str | None] = ()) -> SavedRun:
         run = replace(masked(run, secrets), updated_at_ms=self.clock())
+        view = trace_view_of(run)  # outside the write lock: seconds for a huge trace
         with self._transaction() as db:
             _write(db, run)
+            db.execute("UPDATE run_bodies SET trace_view = ? WHERE id = ?", (view, run.id))
         return run
 
     def heartbeat(self, run_id: str, at_ms: int) -> None:
@@ -298,20 +304,39 @@ class SqliteRunStore(RunStore):
                        (INTERRUPTED, INTERRUPTED_ERROR, self.clock(), *params))
 
     # -- reading ------------------------------------------------------------------------------------
-    def get(self, run_id: str) -> SavedRun | None:
-        sql = ("SELECT runs.*, b.request, b.response, b.events, b.trace, b.answer "
-               "FROM runs JOIN run_bodies AS b ON b.id = runs.id WHERE runs.id = ?")
+    def _current(self, sql: str, run_id: str) -> dict[str, Any] | None:
+        """The row of `sql` (which selects `runs.*` of one run), after marking the run interrupted
+        when it is stale."""
         rows = self._read(sql, (run_id,))
         if not rows:
             return None
         data = dict(rows[0])
         if data["status"] in LIVE_STATUSES and max(data["heartbeat_at_ms"] or 0, data["updated_at_ms"]) < self.stale_cutoff_ms():
             self._interrupt_stale(run_id)
-            return self.get(run_id)
+            return self._current(sql, run_id)
+        return data
+
+    def get(self, run_id: str) -> SavedRun | None:
+        data = self._current("SELECT runs.*, b.request, b.response, b.events, b.trace, b.answer "
+                             "FROM runs JOIN run_bodies AS b ON b.id = runs.id WHERE runs.id = ?", run_id)
+        if data is None:
+            return None
         with cyclic_gc_paused():  # a big trace: millions of objects at once (1.2 s → 0.4 s at 100k steps)
             for column in JSON_COLUMNS:
                 data[column] = json.loads(data[column]) if data[column] is not None else None
         return run_from(data)
+
+    def summary(self, run_id: str) -> RunSummary | None:
+        data = self._current("SELECT * FROM runs WHERE id = ?", run_id)
+        return summary_from(data) if data is not None else None
+
+    def trace_view(self, run_id: str) -> bytes | None:
+        rows = self._read("SELECT trace_view FROM run_bodies WHERE id = ?", (run_id,))
+        return rows[0][0] if rows else None
+
+    def trace_text(self, run_id: str) -> str | None:
+        rows = self._read("SELECT trace FROM run_bodies WHERE id = ?", (run_id,))
+        return rows[0][0] if rows else None
 
     def _where(self, query: RunQuery) -> tuple[str, list[Any]]:
         where: list[str] = []

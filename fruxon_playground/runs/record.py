@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -22,7 +22,7 @@ from fruxon_playground._gc import cyclic_gc_paused
 from fruxon_playground.api.events import parse_event
 from fruxon_playground.api.sse import ServerSentEvent
 from fruxon_playground.contract.secrets import mask_json_text, mask_secrets, mask_text, strip_url_credentials
-from fruxon_playground.history import HistoryUnavailable, SavedRun
+from fruxon_playground.history import HistoryUnavailable, RunSummary, SavedRun
 from fruxon_playground.runs import lifecycle as lc
 from fruxon_playground.runs.fold import Phase, Received, fold_all
 from fruxon_playground.runs.handle import RunHandle, RunKind, RunSnapshot
@@ -163,28 +163,56 @@ def snapshot_of_saved(run: SavedRun) -> RunSnapshot:
     return RunSnapshot(state=state, received=tuple(received), elapsed_ms=run.duration_ms or 0.0, finished=True)
 
 
-@dataclass(frozen=True)
 class FrozenRun:
-    """A saved run that draws like a live one: the same attributes a panel reads from a `RunHandle`."""
+    """A saved run that draws like a live one: the same attributes a panel reads from a `RunHandle`.
 
-    saved: SavedRun
-    snapshot_value: RunSnapshot
+    Opened by its light columns (`head`): the bodies are read (`saved`) and the events folded
+    (`snapshot`) the first time something needs them, once. A page can draw a big run's stored
+    trace view before paying for either."""
+
+    __slots__ = ("_load", "_saved", "_snapshot", "head")
+
+    def __init__(self, head: RunSummary | SavedRun, load: Callable[[], SavedRun | None]) -> None:
+        self.head = head
+        self._load: Callable[[], SavedRun | None] | None = load
+        self._saved: SavedRun | None = None
+        self._snapshot: RunSnapshot | None = None
 
     @classmethod
     def of(cls, saved: SavedRun) -> FrozenRun:
-        return cls(saved, snapshot_of_saved(saved))
+        return cls(saved, lambda: saved)
+
+    @property
+    def saved(self) -> SavedRun:
+        if self._saved is None:
+            assert self._load is not None
+            head = self.head
+            # Deleted since its head was read: what the head says, and nothing more.
+            self._saved = self._load() or SavedRun(
+                id=head.id, kind=head.kind, agent_id=head.agent_id, request={}, status=head.status,
+                owner=head.owner, created_at_ms=head.created_at_ms, error=head.error or "This run was deleted.")
+            self._load = None
+        return self._saved
 
     @property
     def id(self) -> str:
-        return self.saved.id
+        return self.head.id
 
     @property
     def kind(self) -> RunKind:
-        return RunKind(self.saved.kind)
+        return RunKind(self.head.kind)
 
     @property
     def agent(self) -> str:
-        return self.saved.agent_id
+        return self.head.agent_id
+
+    @property
+    def owner(self) -> str:
+        return self.head.owner
+
+    @property
+    def updated_at_ms(self) -> int:
+        return self.head.updated_at_ms
 
     @property
     def request(self) -> dict[str, Any]:
@@ -195,4 +223,6 @@ class FrozenRun:
         return True
 
     def snapshot(self) -> RunSnapshot:
-        return self.snapshot_value
+        if self._snapshot is None:
+            self._snapshot = snapshot_of_saved(self.saved)
+        return self._snapshot

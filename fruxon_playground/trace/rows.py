@@ -8,8 +8,10 @@ JSON text per step, back to back in one byte string, so the browser decodes only
 opens — sent after the rows (the tree shows first), or kept here and asked for one step at a time
 when they are too big.
 
-Both travel as bytes: b"<magic> <md5 hex> <JSON length, 10 digits>\n" + JSON (+ the details),
-ASCII only, so a byte offset is also a character offset.
+Both travel as bytes: b"<magic> <md5 hex> <JSON length, 10 digits>\n" + JSON + what follows (the
+rows: the label of the viewer they are for; details: the steps' JSON), ASCII only, so a byte offset
+is also a character offset. A `TraceView` is both, made once: a saved run stores it (`to_bytes`), so
+opening a big saved trace reads bytes instead of parsing and building the trace again.
 
 Everything here only reads the `Trace` the builder made; nothing is derived twice.
 """
@@ -19,9 +21,12 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import struct
+import zlib
 from array import array
 from bisect import bisect_right
-from typing import Any, NamedTuple
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from fruxon_playground.trace.model import Kind, Span, Status, Trace
 
@@ -292,24 +297,11 @@ def _unframe(payload: bytes, magic: bytes) -> tuple[str, Any, bytes]:
     return payload[6:38].decode("ascii"), json.loads(payload[HEADER_BYTES : HEADER_BYTES + length]), payload[HEADER_BYTES + length :]
 
 
-class PackedRows(NamedTuple):
-    data: bytes
-    digest: str  # md5 hex of the rows JSON: names this version of the trace (details carry it too)
-
-
-def pack_rows(trace: Trace, *, label: str = "") -> PackedRows:
-    """The rows as bytes for the viewer; `label` tells the browser which viewer of the page it is."""
-    rows = trace_rows(trace)
-    rows["label"] = label
-    body = to_json(rows).encode("ascii")
-    digest = hashlib.md5(body, usedforsecurity=False).hexdigest()
-    return PackedRows(_frame(ROWS_MAGIC, digest, body), digest)
-
-
 def unpack_rows(payload: bytes) -> dict[str, Any]:
-    """The rows of a `pack_rows` payload, as the browser reads them (for tests and tools)."""
-    rows: dict[str, Any] = _unframe(payload, ROWS_MAGIC)[1]
-    return rows
+    """The rows of a `TraceView.rows_payload`, as the browser reads them (for tests and tools)."""
+    _, rows, label = _unframe(payload, ROWS_MAGIC)
+    rows["label"] = label.decode("utf-8")
+    return dict(rows)
 
 
 class StepDetails:
@@ -319,21 +311,27 @@ class StepDetails:
     time (`get`). Bytes and an array hold nothing the garbage collector walks — unlike a `Trace`,
     which would be walked by the full collection Streamlit runs after every rerun."""
 
-    __slots__ = ("_blob", "_offsets", "_position")
+    __slots__ = ("_blob", "_ids", "_offsets", "_position")
 
-    def __init__(self, trace: Trace) -> None:
+    def __init__(self, blob: bytes, offsets: array[int], ids: Callable[[], Sequence[str]]) -> None:
+        self._blob = blob
+        self._offsets = offsets
+        self._ids = ids  # only read by `get`: a stored view decodes them when a step is asked for
+        self._position: dict[str, int] | None = None
+
+    @classmethod
+    def of(cls, trace: Trace) -> StepDetails:
         encoded = [to_json(step_detail(span)).encode("ascii") for span in trace.spans.values()]
         offsets = array("Q", [0])
         total = 0
         for item in encoded:
             total += len(item)
             offsets.append(total)
-        self._blob = b"".join(encoded)
-        self._offsets = offsets
-        self._position = {span_id: index for index, span_id in enumerate(trace.spans)}
+        ids = list(trace.spans)
+        return cls(b"".join(encoded), offsets, lambda: ids)
 
     def __len__(self) -> int:
-        return len(self._position)
+        return len(self._offsets) - 1
 
     @property
     def size(self) -> int:
@@ -341,6 +339,8 @@ class StepDetails:
 
     def get(self, step_id: str) -> str | None:
         """The step's detail as JSON text, or None for an id the trace does not have."""
+        if self._position is None:
+            self._position = {span_id: index for index, span_id in enumerate(self._ids())}
         index = self._position.get(step_id)
         if index is None:
             return None
@@ -361,6 +361,72 @@ class StepDetails:
             chunks.append(_frame(DETAILS_MAGIC, digest, to_json(head).encode("ascii"), self._blob[base : offsets[last]]))
             first = last
         return chunks
+
+
+VIEW_MAGIC = b"FXVW1"
+_VIEW_HEAD = struct.Struct("<5s32sQQQQ")  # magic, digest, then the compressed sizes of the four sections
+
+
+class TraceView:
+    """A trace packed for the viewer, once: the rows JSON (the viewer's label is added when they
+    are sent), their digest and every step's details.
+
+    `to_bytes` is what a saved run stores (about a tenth of the trace's JSON: compressed), and
+    `from_bytes` reads it back without parsing or building the trace: the rows at once, the
+    details when first used."""
+
+    __slots__ = ("_details", "_make_details", "digest", "rows_json")
+
+    def __init__(self, rows_json: bytes, digest: str, details: Callable[[], StepDetails]) -> None:
+        self.rows_json = rows_json
+        self.digest = digest  # md5 hex of the rows JSON: names this version of the trace
+        self._make_details: Callable[[], StepDetails] | None = details
+        self._details: StepDetails | None = None
+
+    @classmethod
+    def of(cls, trace: Trace) -> TraceView:
+        """The rows now; the details when first used (the tree can be on its way meanwhile)."""
+        rows_json = to_json(trace_rows(trace)).encode("ascii")
+        return cls(rows_json, hashlib.md5(rows_json, usedforsecurity=False).hexdigest(), lambda: StepDetails.of(trace))
+
+    @property
+    def details(self) -> StepDetails:
+        if self._details is None:
+            assert self._make_details is not None
+            self._details, self._make_details = self._make_details(), None  # let go of the trace
+        return self._details
+
+    def rows_payload(self, label: str = "") -> bytes:
+        """The rows as bytes for the viewer labelled `label` (the browser routes the details by it)."""
+        return _frame(ROWS_MAGIC, self.digest, self.rows_json, label.encode("utf-8"))
+
+    def to_bytes(self) -> bytes:
+        details = self.details
+        sections = [self.rows_json, details._offsets.tobytes(), to_json(list(details._ids())).encode("ascii"),
+                    details._blob]
+        packed = [zlib.compress(section, 1) for section in sections]  # level 1: 5-10× smaller, fast both ways
+        return _VIEW_HEAD.pack(VIEW_MAGIC, self.digest.encode("ascii"), *map(len, packed)) + b"".join(packed)
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> TraceView:
+        """The view `to_bytes` made; ValueError when `data` is not one."""
+        try:
+            magic, digest, *sizes = _VIEW_HEAD.unpack_from(data)
+        except struct.error as exc:
+            raise ValueError("not a stored trace view") from exc
+        if magic != VIEW_MAGIC or _VIEW_HEAD.size + sum(sizes) != len(data):
+            raise ValueError("not a stored trace view")
+        starts = [_VIEW_HEAD.size]
+        for size in sizes:
+            starts.append(starts[-1] + size)
+        rows_c, offsets_c, ids_c, blob_c = (data[a:b] for a, b in zip(starts, starts[1:], strict=False))
+
+        def details() -> StepDetails:
+            offsets = array("Q")
+            offsets.frombytes(zlib.decompress(offsets_c))
+            return StepDetails(zlib.decompress(blob_c), offsets, lambda: json.loads(zlib.decompress(ids_c)))
+
+        return cls(zlib.decompress(rows_c), digest.decode("ascii"), details)
 
 
 def unpack_details(payloads: list[bytes]) -> tuple[str, list[dict[str, Any]]]:

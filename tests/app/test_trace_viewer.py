@@ -127,8 +127,8 @@ def test_a_rerun_of_the_page_sends_the_same_payload_without_packing_again(monkey
     import components.trace_viewer as viewer
 
     packed = []
-    original = viewer.pack_rows
-    monkeypatch.setattr(viewer, "pack_rows", lambda *a, **k: packed.append(1) or original(*a, **k))
+    original = viewer.TraceView.of
+    monkeypatch.setattr(viewer.TraceView, "of", lambda *a, **k: packed.append(1) or original(*a, **k))
     at = page({"traces": [step("root", 0, 100)]})
     first = [v.proto.bytes for v in viewers(at)]
     at.run()
@@ -148,3 +148,31 @@ def test_the_viewer_opens_after_a_sandbox_run() -> None:
     assert rows["n"] == 10 and len(details) == 10
     assert rows["name"][0] == "Agent" and "Research sub-agent" in rows["name"]
     assert rows["run"]["agent"] == "trip_planner"
+
+
+def test_a_saved_run_draws_the_view_stored_with_it_without_building_its_trace(monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    import fruxon_playground.trace.builder as builder
+    from fruxon_playground.history import SavedRun, open_store
+    from fruxon_playground.trace import build_trace, random_trace
+    from fruxon_playground.trace.rows import TraceView
+
+    trace = random_trace(300, seed=8)
+    saved = open_store(os.environ["PLAYGROUND_HISTORY_PATH"]).save(
+        SavedRun(kind="execute", agent_id="support_agent", request={}, status="completed", owner="someone", trace=trace))
+    expected = build_trace(trace)
+    built: list[int] = []
+    original = builder.build_trace
+    monkeypatch.setattr(builder, "build_trace", lambda *a, **k: built.append(1) or original(*a, **k))
+    monkeypatch.setattr("components.trace_viewer.build_trace", builder.build_trace)
+    at = start()
+    at.switch_page(str(ROOT / "pages/history.py"))
+    at.query_params["run"] = saved.id
+    at.run(timeout=60)
+    assert not at.exception, [e.message for e in at.exception]
+    rows, details = tree_payload(at)
+    assert rows["id"] == list(expected.spans) and len(details) == 300
+    assert rows == {**unpack_rows(TraceView.of(expected).rows_payload()), "label": rows["label"]}
+    assert built == []  # read as stored, not built again
+    assert "Download trace JSON" in [b.label for b in at.get("download_button")]

@@ -241,3 +241,21 @@ def test_the_final_trace_replaces_the_streamed_steps_and_a_parent_cycle_never_lo
     trace, _ = trace_to_show(cycle)
     assert [n["id"] for n in trace["traces"]] == ["a"] and trace["traces"][0]["steps"][0]["id"] == "b"
     json.dumps(trace)  # no reference loop
+
+
+def test_a_saved_run_opened_by_its_head_reads_its_bodies_once_and_only_when_needed() -> None:
+    from fruxon_playground.history import SavedRun
+    from fruxon_playground.runs.fold import Phase as FoldPhase
+    from fruxon_playground.runs.record import FrozenRun
+
+    saved = SavedRun(kind="stream", agent_id="a", request={"parameters": {"q": "x"}}, status="completed", owner="me",
+                     events=[{"event": "text", "data": '{"chunk":"Hi"}', "t_ms": 1.0},
+                             {"event": "done", "data": '{"status":"COMPLETED"}', "t_ms": 2.0}])
+    reads: list[str] = []
+    run = FrozenRun(saved, lambda: reads.append(saved.id) or saved)
+    assert (run.id, run.kind.value, run.agent, run.owner, run.finished) == (saved.id, "stream", "a", "me", True)
+    assert reads == []  # what a page needs to route and check access comes from the head
+    assert run.snapshot().state.text == "Hi" and run.snapshot().state.phase is FoldPhase.COMPLETED
+    assert run.request == {"parameters": {"q": "x"}} and run.snapshot() is run.snapshot() and reads == [saved.id]
+    deleted = FrozenRun(saved, lambda: None)  # deleted between reading its head and its bodies
+    assert deleted.saved.status == "completed" and deleted.saved.events == [] and deleted.saved.id == saved.id

@@ -61,7 +61,7 @@ def test_a_v1_history_file_is_migrated_forward_with_its_runs_masked_and_searchab
     assert b"sk_live_oldleakedvalue9" in path.read_bytes()  # v1 only masked requests
     store = open_store(path)
     try:
-        assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == 3
+        assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == 4
         page = store.list(RunQuery(None))
         assert [r.id for r in page.items] == ["r2", "r1"] and page.total == 2
         first = store.get("r1")
@@ -85,7 +85,7 @@ def test_an_empty_old_file_is_migrated_too(tmp_path: Path) -> None:
     old = tmp_path / "old.sqlite3"
     sqlite3.connect(old).execute("PRAGMA user_version = 0").connection.close()
     open_store(old).save(run())
-    assert sqlite3.connect(old).execute("PRAGMA user_version").fetchone()[0] == 3
+    assert sqlite3.connect(old).execute("PRAGMA user_version").fetchone()[0] == 4
 
 
 def test_history_files_are_private_to_their_user(tmp_path: Path) -> None:

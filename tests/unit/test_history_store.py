@@ -25,6 +25,7 @@ from fruxon_playground.history import (
 )
 from fruxon_playground.history.postgres import PostgresRunStore
 from fruxon_playground.history.sqlite import SqliteRunStore
+from fruxon_playground.trace.rows import TraceView, unpack_rows
 from tests.team.postgres import LocalPostgres, local_postgres  # noqa: F401  (the session fixture)
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -113,6 +114,30 @@ def test_a_run_round_trips_with_every_field(store: RunStore) -> None:
     assert got.events == events and got.trace == trace and got.revision == 3 and got.label == "rev 3"
     assert got.answer == "final words"  # taken from the response when the caller gives none
     assert store.get("no-such-run") is None
+
+
+def test_a_run_that_ended_is_stored_with_its_trace_view_and_opens_without_its_bodies(store: RunStore) -> None:
+    tool = {"id": "t1", "displayName": "lookup", "type": "TOOL", "status": "SUCCESS", "startTime": T0 + 1,
+            "endTime": T0 + 5, "toolTrace": {"parameters": {"apiKey": KEY, "city": "Oslo"}}, "steps": []}
+    trace = {"agentId": "support_agent", "traces": [{"id": "a1", "displayName": "Agent", "type": "AGENT",
+                                                     "status": "SUCCESS", "startTime": T0, "endTime": T0 + 9,
+                                                     "steps": [tool]}]}
+    ended = store.save(run(trace=trace, base_url="https://api.example", tenant="acme"), secrets=(KEY,))
+    view = TraceView.from_bytes(store.trace_view(ended.id))
+    assert unpack_rows(view.rows_payload())["name"] == ["Agent", "lookup"]
+    detail = json.loads(view.details.get("t1"))
+    assert detail["raw"]["toolTrace"]["parameters"] == {"apiKey": "••••", "city": "Oslo"}  # packed after masking
+    head = store.summary(ended.id)
+    assert (head.id, head.status, head.owner, head.base_url, head.tenant) == (ended.id, "completed", "me",
+                                                                            "https://api.example", "acme")
+    assert json.loads(store.trace_text(ended.id)) == store.get(ended.id).trace
+    running = store.save(run(status="running", trace=trace))
+    assert store.trace_view(running.id) is None and store.summary(running.id).status == "running"
+    store.save(replace(running, status="failed"))  # ended since: packed now
+    assert TraceView.from_bytes(store.trace_view(running.id)).digest == view.digest
+    assert store.trace_view(store.save(run()).id) is None  # no trace, no view
+    assert store.summary("no-such-run") is None and store.trace_view("no-such-run") is None
+    assert store.trace_text("no-such-run") is None
 
 
 def test_the_answer_of_a_streamed_run_comes_from_its_text_events(store: RunStore) -> None:
@@ -345,9 +370,9 @@ def test_two_processes_opening_a_new_history_at_once_migrate_it_once(new_locatio
             store.close()
         if location.startswith("postgresql://"):
             with psycopg.connect(location) as conn:
-                assert conn.execute("SELECT version FROM playground_history_version").fetchall() == [(3,)]
+                assert conn.execute("SELECT version FROM playground_history_version").fetchall() == [(4,)]
         else:
-            assert sqlite3.connect(location).execute("PRAGMA user_version").fetchone()[0] == 3
+            assert sqlite3.connect(location).execute("PRAGMA user_version").fetchone()[0] == 4
 
 
 def test_a_database_from_before_the_counters_gets_them_on_upgrade(local_postgres: LocalPostgres) -> None:  # noqa: F811
@@ -360,6 +385,7 @@ def test_a_database_from_before_the_counters_gets_them_on_upgrade(local_postgres
         with psycopg.connect(location, autocommit=True) as conn:  # back to schema 2, as the previous release left it
             conn.execute("DROP TABLE playground_run_counts; DROP TRIGGER playground_runs_count ON playground_runs; "
                          "DROP FUNCTION playground_count_run(); DROP FUNCTION playground_bump_count(text[], integer); "
+                         "ALTER TABLE playground_run_bodies DROP COLUMN trace_view; "
                          "UPDATE playground_history_version SET version = 2")
         upgraded = PostgresRunStore(location)
         try:

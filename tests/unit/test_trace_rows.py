@@ -19,7 +19,7 @@ from fruxon_playground.trace.rows import (
     ON_FIRST_ERROR_PATH,
     ORPHAN,
     StepDetails,
-    pack_rows,
+    TraceView,
     step_detail,
     to_json,
     trace_rows,
@@ -179,38 +179,58 @@ def test_to_json_always_gives_text_a_browser_can_parse() -> None:
 
 def test_rows_and_details_round_trip_as_the_browser_reads_them() -> None:
     trace = build_trace(random_trace(300, seed=4))
-    packed = pack_rows(trace, label="history.x.trace")
-    rows = unpack_rows(packed.data)
+    view = TraceView.of(trace)
+    payload = view.rows_payload("history.x.trace")
+    rows = unpack_rows(payload)
     assert rows["label"] == "history.x.trace" and rows["id"] == list(trace.spans) and rows["n"] == 300
-    assert packed.data.isascii() and packed.data[6:38].decode() == packed.digest
-    assert hashlib.md5(packed.data[50:], usedforsecurity=False).hexdigest() == packed.digest
-    digest, details = unpack_details(StepDetails(trace).pack(packed.digest, label="history.x.trace"))
-    assert digest == packed.digest and len(details) == 300
-    chunks = StepDetails(trace).pack(packed.digest, chunk_bytes=20_000)
+    assert payload.isascii() and payload[6:38].decode() == view.digest
+    assert hashlib.md5(view.rows_json, usedforsecurity=False).hexdigest() == view.digest
+    assert payload[50:].startswith(view.rows_json) and payload.endswith(b"history.x.trace")
+    digest, details = unpack_details(view.details.pack(view.digest, label="history.x.trace"))
+    assert digest == view.digest and len(details) == 300
+    chunks = view.details.pack(view.digest, chunk_bytes=20_000)
     assert len(chunks) > 5 and unpack_details(chunks) == (digest, details)  # the same, in pieces
     assert all(len(chunk) < 20_000 + 8_000 for chunk in chunks)  # about that size each (plus offsets)
     assert details[7] == json.loads(to_json(step_detail(list(trace.spans.values())[7])))
-    again = pack_rows(build_trace(random_trace(300, seed=4)), label="history.x.trace")
-    assert again.digest == packed.digest  # same trace, same viewer: the browser keeps what it drew
-    assert pack_rows(build_trace(random_trace(300, seed=5)), label="history.x.trace").digest != packed.digest
-    assert pack_rows(trace, label="another viewer").digest != packed.digest
+    again = TraceView.of(build_trace(random_trace(300, seed=4)))
+    assert again.digest == view.digest  # same trace: the browser keeps what it drew
+    assert TraceView.of(build_trace(random_trace(300, seed=5))).digest != view.digest
+    assert unpack_rows(view.rows_payload("another viewer"))["label"] == "another viewer"
+
+
+def test_a_stored_view_reads_back_the_same_rows_and_details() -> None:
+    trace = build_trace(random_trace(400, seed=6))
+    view = TraceView.of(trace)
+    stored = view.to_bytes()
+    assert len(stored) < len(view.rows_json) + view.details.size  # compressed
+    back = TraceView.from_bytes(stored)
+    assert back.digest == view.digest and back.rows_payload("k") == view.rows_payload("k")
+    assert back.details.pack(back.digest, label="k") == view.details.pack(view.digest, label="k")
+    last = list(trace.spans)[-1]
+    assert back.details.get(last) == view.details.get(last) and back.details.get("no such step") is None
+    for broken in (b"", b"FXVW1", stored[:-1], b"x" + stored[1:]):
+        try:
+            TraceView.from_bytes(broken)
+        except ValueError:
+            continue
+        raise AssertionError(f"read {broken[:8]!r}… as a view")
 
 
 def test_an_empty_trace_packs_to_no_rows() -> None:
-    trace = build_trace({"traces": []})
-    packed = pack_rows(trace)
-    rows = unpack_rows(packed.data)
+    view = TraceView.of(build_trace({"traces": []}))
+    rows = unpack_rows(view.rows_payload())
     assert rows["n"] == 0 and rows["id"] == [] and rows["axis"] == 0 and rows["origin"] is None
-    assert unpack_details(StepDetails(trace).pack(packed.digest)) == (packed.digest, [])  # one empty chunk
+    assert unpack_details(view.details.pack(view.digest)) == (view.digest, [])  # one empty chunk
+    assert TraceView.from_bytes(view.to_bytes()).details.size == 0
 
 
 def test_step_details_answer_one_step_at_a_time_from_one_byte_string() -> None:
     trace = build_trace(random_trace(500, seed=9))
-    details = StepDetails(trace)
+    details = StepDetails.of(trace)
     spans = list(trace.spans.values())
     assert len(details) == 500 and details.size == sum(len(to_json(step_detail(s))) for s in spans)
     for span in (spans[0], spans[123], spans[-1]):
         assert details.get(span.id) == to_json(step_detail(span))
     assert details.get("no such step") is None
-    huge = StepDetails(build_trace([node("big", 0, 10, result={"strValue": "x" * 50_000})] * 3))
+    huge = StepDetails.of(build_trace([node("big", 0, 10, result={"strValue": "x" * 50_000})] * 3))
     assert len(huge.pack("0" * 32, chunk_bytes=1_000)) == 3  # a step bigger than a chunk is a chunk of its own
