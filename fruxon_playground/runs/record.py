@@ -86,6 +86,8 @@ def saved_run_from(handle: RunHandle, snapshot: RunSnapshot, context: RunContext
             response = json.loads(state.done.raw) if state.done.raw else {}
         except ValueError:
             response = {"_raw": state.done.raw}
+        if isinstance(response, dict) and state.trace is not None:
+            response.pop("trace", None)  # saved once, as `trace` (a big one is tens of MB)
     return SavedRun(
         id=handle.id,
         kind=handle.kind.value,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
 import pytest
 
@@ -86,6 +87,17 @@ def test_the_run_saves_itself_with_no_page_drawing_it(sandbox, store) -> None:
     assert len(saved.events) == len(handle.snapshot().received)
     rebuilt = snapshot_of_saved(saved).state
     assert rebuilt.text == handle.snapshot().state.text and rebuilt.phase is Phase.COMPLETED
+
+
+def test_a_sync_run_is_saved_with_its_trace_once_and_opens_with_it(sandbox, store) -> None:
+    handle = RunHandle(RunKind.EXECUTE, "support_agent", {"parameters": {"question": "How do refunds work?"}},
+                       factory(sandbox), recorder=recorder(store, sandbox)).start()
+    assert handle.wait(20)
+    saved = store.get(handle.id)
+    assert saved.trace == handle.snapshot().state.trace and "trace" not in saved.response
+    assert saved.response["response"] == handle.snapshot().state.text
+    bodiless = snapshot_of_saved(replace(saved, events=[])).state  # as runs saved before events were kept
+    assert bodiless.trace == saved.trace and bodiless.phase is Phase.COMPLETED and bodiless.tools
 
 
 def test_a_stopped_and_a_failed_run_are_saved_too(timed_sandbox, sandbox, store) -> None:
