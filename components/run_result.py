@@ -148,7 +148,7 @@ def event_log(received: tuple[Received, ...], *, key: str) -> None:
 
 
 EVENT_SHOWN_CHARS = 100_000
-PRETTY_TRACE_STEPS = 2_000
+PRETTY_TRACE_CHARS = 2_000_000  # about 2,000 steps
 
 
 def _event_json(item: Received) -> Any:
@@ -165,23 +165,21 @@ def trace_section(trace: Mapping[str, Any] | None, *, key: str) -> None:
         st.caption("No trace yet: a run waiting for approval, or a failed run, has none.")
         return
     trace_viewer(trace, key=key)
-    # Made when clicked (on the download thread): encoding a big trace on every rerun costs seconds.
-    trace_download(lambda: json.dumps(trace, indent=2 if _steps_below(trace, PRETTY_TRACE_STEPS) else None,
-                                      ensure_ascii=False))
+    trace_download(lambda: json.dumps(trace, ensure_ascii=False))
 
 
 def trace_download(text: Callable[[], str | None]) -> None:
-    st.download_button("Download trace JSON", lambda: text() or "{}", file_name="trace.json", mime="application/json")
+    """A download of the trace JSON `text()` gives, made when clicked (on the download thread):
+    encoding a big trace on every rerun costs seconds."""
+    st.download_button("Download trace JSON", lambda: _readable(text() or "{}"), file_name="trace.json",
+                       mime="application/json")
 
 
-def _steps_below(trace: Mapping[str, Any], limit: int) -> bool:
-    """Whether the trace has fewer than `limit` steps (indented JSON uses the pure-Python encoder:
-    seconds at 100k steps)."""
-    stack = list(trace.get("traces") or [])
-    seen = 0
-    while stack and seen < limit:
-        node = stack.pop()
-        seen += 1
-        if isinstance(node, dict) and isinstance(node.get("steps"), list):
-            stack.extend(node["steps"])
-    return seen < limit
+def _readable(text: str) -> str:
+    """Indented while small; a big trace stays compact (indenting uses the pure-Python encoder)."""
+    if len(text) > PRETTY_TRACE_CHARS:
+        return text
+    try:
+        return json.dumps(json.loads(text), indent=2, ensure_ascii=False)
+    except ValueError:
+        return text

@@ -482,8 +482,10 @@ def test_after_a_sandbox_run_the_viewer_shows_its_steps(page: Page, app_server) 
     expect(page.locator(".fx-row:not([hidden]) .fx-name", has_text="Quality check")).to_have_count(0)
     with page.expect_download() as download:  # made on click, not on every rerun
         page.get_by_role("button", name="Download trace JSON").click()
-    saved = json.loads(Path(download.value.path()).read_text(encoding="utf-8"))
+    text = Path(download.value.path()).read_text(encoding="utf-8")
+    saved = json.loads(text)
     assert saved["agentId"] == "trip_planner" and saved["traces"][0]["displayName"] == "Agent"
+    assert text.startswith('{\n  "')  # the trace as saved, indented to be read
 
 
 def test_a_script_in_a_step_name_from_a_draft_run_is_shown_as_text(page: Page, app_server) -> None:
