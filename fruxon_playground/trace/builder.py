@@ -5,9 +5,11 @@ envelope (`{"status", "trace": {...}}`) or its bare form, a single StepTrace, a 
 nodes, JSON text or bytes (also JSON text that holds JSON text), and the `step_trace` payloads of a
 live stream (`build_trace_from_step_events`).
 
-Passes over flat, index-addressed lists: collect each node's own fields (nested input is laid out on
-the way), link and order the tree when nodes name their parents by id (orphans, cycles, depth cap,
-paths), then roll everything up children-first, building each frozen `Span` once.
+Nested `steps[]` (what servers send) take one depth-first pass: each step is made as a leaf from its
+own fields, and a step with children is remade with their roll-ups once its last child is made.
+Steps that name their parent by id (stream frames, or top-level nodes with a `parentId`) are laid
+out over flat, index-addressed lists first (orphans, cycles, the depth cap), then made children-first.
+The critical path is marked last, from the top down.
 """
 
 from __future__ import annotations
@@ -15,8 +17,9 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from math import isfinite
+from operator import attrgetter
 from typing import Any, NamedTuple
 
 from fruxon_playground._gc import cyclic_gc_paused
@@ -42,12 +45,17 @@ _KINDS = {
     "JUDGE": Kind.JUDGE, "JUDGESTEP": Kind.JUDGE,
     "SUMMARIZATION": Kind.SUMMARIZATION, "SUMMARIZATIONSTEP": Kind.SUMMARIZATION,
 }  # fmt: skip
+# Members as module constants: `Status.ERROR` is an attribute lookup through the Enum metaclass (~0.2 µs),
+# several per step.
+_ERROR, _RUNNING, _SUCCESS, _UNKNOWN = Status.ERROR, Status.RUNNING, Status.SUCCESS, Status.UNKNOWN
 _LIVE_RUN_STATUSES = LIVE_RECORD_STATUSES | WAITING_STATUSES | {"RUNNING"}
 # What makes a dict a step.
 _STEP_KEYS = ("type", "displayName", "steps", "llmStepTrace", "toolTrace", "hitlTrace")
 _FRAME_KEYS = ("id", *_STEP_KEYS)  # a step_trace payload always has an id
 _JSON_TEXT_LAYERS = 3  # JSON text, JSON text inside it, and one more for good measure
-_FIRST_CHARACTER = re.compile(r"\s*(\S)")
+_JSON_SPACE = re.compile(r"[ \t\n\r]*")
+# The C scanner `json.loads` runs (typeshed leaves it out).
+_scan_json: Callable[[str, int], tuple[Any, int]] = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
 _MAYBE_JSON = '{["' + " \t\r\n"  # how JSON text can start (an empty string is "in" it too: harmless)
 
 _EXAMPLE_CHARS = 80
@@ -131,13 +139,15 @@ def _number(value: Any) -> float:
 def _decode_json_text(value: str) -> Any:
     """The JSON a string holds when it is an object or array (also one more layer of quoting), else
     the string itself."""
-    first = _FIRST_CHARACTER.match(value)  # no copy of a long LLM answer just to look at its start
-    if first is None or first.group(1) not in '{["':
+    start = 0 if value[:1] in ("{", "[", '"') else _JSON_SPACE.match(value).end()  # type: ignore[union-attr]
+    if value[start : start + 1] not in ("{", "[", '"'):
         return value
-    try:
-        decoded = json.loads(value)
-    except (ValueError, RecursionError):
+    try:  # what `json.loads` does, without two layers of Python around the C scanner (once per payload)
+        decoded, end = _scan_json(value, start)
+    except (StopIteration, ValueError, RecursionError):
         return value
+    if end != len(value) and _JSON_SPACE.match(value, end).end() != len(value):  # type: ignore[union-attr]
+        return value  # something after the JSON value
     if isinstance(decoded, str):  # a quoted string: only worth it when it holds an object or array
         inner = _decode_json_text(decoded) if decoded.strip()[:1] in ("{", "[") else decoded
         return inner if isinstance(inner, dict | list) else value
@@ -173,24 +183,20 @@ def _payload(value: Any) -> Any:
 
 def _result(value: Any) -> Any:
     """Result `{strValue, jsonValue, fileLink}` → the one that is set; strValue decoded when it holds JSON."""
-    if value is None:
-        return None
-    if type(value) is dict and "strValue" in value:  # the usual shape: skip the general path
-        json_value, text = value.get("jsonValue"), value["strValue"]
-        if json_value is not None:
-            return _payload(json_value)
-        if text is not None:
-            return _payload(text)
-    value = _payload(value)
-    if not isinstance(value, dict) or (
-        "strValue" not in value and "jsonValue" not in value and "fileLink" not in value
-    ):
-        return value
-    if value.get("jsonValue") is not None:
-        return _payload(value["jsonValue"])
-    if value.get("strValue") is not None:
-        return _payload(value["strValue"])
-    return value.get("fileLink")
+    if type(value) is not dict:
+        value = _payload(value)  # None, or the result object as JSON text
+        if type(value) is not dict:
+            return value
+    if "strValue" not in value and "jsonValue" not in value and "fileLink" not in value:
+        return value  # an object that is not a Result: shown as it came
+    chosen = value.get("jsonValue")
+    if chosen is None:
+        chosen = value.get("strValue")
+        if chosen is None:
+            return value.get("fileLink")
+    if type(chosen) is str and chosen[:1] in _MAYBE_JSON:
+        return _decode_json_text(chosen)
+    return chosen
 
 
 def _tool_name(tool_trace: dict[str, Any] | None) -> str | None:
@@ -198,13 +204,42 @@ def _tool_name(tool_trace: dict[str, Any] | None) -> str | None:
     if tool_trace is None:
         return None
     key = tool_trace.get("tool")
-    if not isinstance(key, dict):
+    if type(key) is not dict:
         return _text(tool_trace.get("displayName")) or None
-    name = _text(key.get("name") or key.get("id"))
-    integration = _text(key.get("integrationId"))
+    name, integration = key.get("name") or key.get("id"), key.get("integrationId")
+    name = name if type(name) is str else _text(name)
+    integration = integration if type(integration) is str else _text(integration)
     if not name:
         return None
     return f"{integration}.{name}" if integration else name
+
+
+_FAILED, _IN_FLIGHT, _SUCCEEDED, _ZERO, _OTHER = range(5)  # what a step's raw `status` says
+_MEMO_LIMIT = 1024  # raw enum texts remembered per process: untrusted input cannot grow the memo past it
+_kind_memo: dict[str, Kind] = {}
+_status_memo: dict[str, int] = {}
+
+
+def _known_kind(raw_type: str) -> Kind | None:
+    kind = _KINDS.get(normalize_enum(raw_type))
+    if kind is not None and len(_kind_memo) < _MEMO_LIMIT:
+        _kind_memo[raw_type] = kind
+    return kind
+
+
+def _status_class(raw_status: str) -> int:
+    key = normalize_enum(raw_status)
+    if key in FAILURE_STATUSES:
+        found = _FAILED
+    elif key in IN_FLIGHT_STATUSES:
+        found = _IN_FLIGHT
+    elif key in SUCCESS_STATUSES:
+        found = _SUCCEEDED
+    else:
+        found = _ZERO if key in ZERO_VALUES else _OTHER
+    if len(_status_memo) < _MEMO_LIMIT:
+        _status_memo[raw_status] = found
+    return found
 
 
 def _kind_without_type(raw_type: str, llm: Any, tool: Any, hitl: Any, notes: _Notes) -> Kind:
@@ -219,9 +254,10 @@ def _kind_without_type(raw_type: str, llm: Any, tool: Any, hitl: Any, notes: _No
     return Kind.HITL if hitl is not None else Kind.UNKNOWN
 
 
-def _own_fields(node: dict[str, Any], notes: _Notes) -> tuple[Any, ...]:
-    """A node's own fields in `Span` order, `name` through `raw` (id, parent and the derived fields
-    are added later). Runs once per step, so well-formed values take the short way through."""
+def _leaf(node: dict[str, Any], span_id: str, parent_id: str | None, depth: int, notes: _Notes) -> Span:
+    """A step's `Span` as if it had no children: its own fields read from the node, its roll-ups its own.
+    A step with children is remade from it once they are (`_with_children`). Runs once per step, so
+    well-formed values take the short way through."""
     get = node.get
     llm, tool, hitl = get("llmStepTrace"), get("toolTrace"), get("hitlTrace")
     if llm is not None and type(llm) is not dict:
@@ -237,38 +273,23 @@ def _own_fields(node: dict[str, Any], notes: _Notes) -> tuple[Any, ...]:
         error = (error or None) if type(error) is str else _error_text(error)
 
     start, end, reported = get("startTime"), get("endTime"), get("duration")
-    start = start if type(start) is int else _int(start)
-    end = end if type(end) is int else _int(end)
-    reported = reported if type(reported) is int else _int(reported)
-    if start is not None and start <= 0:
-        start = None
-    has_end = end is not None and end > 0
-    # `endTime: 0` (or a negative duration and no real end) marks a step that started and has not ended
-    # (§9.8); `endTime: null` is the same as no endTime (§1).
-    open_ = not has_end and (get("endTime") is not None or (reported is not None and reported < 0))
-    if open_ or not has_end:
-        end = None
-    if open_:
-        duration = None
-    elif reported is not None and reported >= 0:
-        duration = reported
+    if type(start) is int and type(end) is int and type(reported) is int and start > 0 and end > 0 and reported >= 0:
+        open_, duration = False, reported  # a finished step, as servers send them
     else:
-        duration = end - start if start is not None and end is not None and end >= start else None
-        if reported is not None:  # negative while the step has a real end: the number is wrong, not the end
-            notes.add("negative_duration", repr(get("id")))
+        start, end, open_, duration = _times_of(start, end, reported, get("id"), notes)
 
-    status_key = normalize_enum(raw_status)
-    if status_key in FAILURE_STATUSES or error is not None:
-        status = Status.ERROR
-    elif open_ or status_key in IN_FLIGHT_STATUSES:
-        status = Status.RUNNING
-    elif status_key in SUCCESS_STATUSES or (
-        status_key in ZERO_VALUES and (end is not None or duration is not None)
-    ):
-        status = Status.SUCCESS  # a finished step with the zero-value status is how the SDK reads success
+    status_class = _status_memo.get(raw_status)
+    if status_class is None:
+        status_class = _status_class(raw_status)
+    if status_class == _FAILED or error is not None:
+        status = _ERROR
+    elif open_ or status_class == _IN_FLIGHT:
+        status = _RUNNING
+    elif status_class == _SUCCEEDED or (status_class == _ZERO and (end is not None or duration is not None)):
+        status = _SUCCESS  # a finished step with the zero-value status is how the SDK reads success
     else:
-        status = Status.UNKNOWN
-        if status_key not in ZERO_VALUES:
+        status = _UNKNOWN
+        if status_class == _OTHER:
             notes.add("unknown_status", repr(raw_status))
 
     name = get("displayName")
@@ -288,14 +309,42 @@ def _own_fields(node: dict[str, Any], notes: _Notes) -> tuple[Any, ...]:
         tokens_in = tokens_out = 0
         cost, model = 0.0, None
     if tool is not None:
-        cost += _number(tool.get("cost"))
+        tool_cost = tool.get("cost")
+        cost += tool_cost if type(tool_cost) is float and isfinite(tool_cost) else _number(tool_cost)
         arguments = _payload(tool["parameters"] if "parameters" in tool else get("arguments"))
+        tool_name = _tool_name(tool)
     else:
         arguments = get("arguments")
         arguments = None if arguments is None else _payload(arguments)
-    kind = _KINDS.get(normalize_enum(raw_type)) or _kind_without_type(raw_type, llm, tool, hitl, notes)
-    return (name, kind, raw_type, status, raw_status, error, start, end, duration, tokens_in, tokens_out, cost,
-            model, _tool_name(tool), arguments, _result(get("result")), llm, hitl, node)  # fmt: skip
+        tool_name = None
+    kind = _kind_memo.get(raw_type) or _known_kind(raw_type) or _kind_without_type(raw_type, llm, tool, hitl, notes)
+    return _new_span(Span, (span_id, parent_id, name, kind, raw_type, status, raw_status, error, start, end, duration,
+                            tokens_in, tokens_out, cost, model, tool_name, arguments, _result(get("result")), llm,
+                            hitl, node, depth, (), duration, duration, cost, tokens_in, tokens_out,
+                            1 if status is _ERROR else 0, False))  # fmt: skip
+
+
+def _times_of(start: Any, end: Any, reported: Any, step_id: Any, notes: _Notes) -> tuple[Any, ...]:
+    """(start, end, open, duration) of a step whose times are not the usual three positive integers."""
+    had_end = end is not None
+    start, end, reported = _int(start), _int(end), _int(reported)
+    if start is not None and start <= 0:
+        start = None
+    has_end = end is not None and end > 0
+    # `endTime: 0` (or a negative duration and no real end) marks a step that started and has not ended
+    # (§9.8); `endTime: null` is the same as no endTime (§1).
+    open_ = not has_end and (had_end or (reported is not None and reported < 0))
+    if open_ or not has_end:
+        end = None
+    if open_:
+        duration = None
+    elif reported is not None and reported >= 0:
+        duration = reported
+    else:
+        duration = end - start if start is not None and end is not None and end >= start else None
+        if reported is not None:  # negative while the step has a real end: the number is wrong, not the end
+            notes.add("negative_duration", repr(step_id))
+    return start, end, open_, duration
 
 
 def _fallback_name(name: Any, node: dict[str, Any], tool: dict[str, Any] | None, raw_type: str) -> str:
@@ -314,8 +363,6 @@ def _error_text(error: Any) -> str:
         return str(type(error).__name__)
 
 
-# Indexes into the tuple `_own_fields` returns.
-_NAME, _KIND, _STATUS, _START, _END, _DURATION, _IN, _OUT, _COST = 0, 1, 3, 6, 7, 8, 9, 10, 11
 
 
 # ── Loading: any source → (run-level header, top-level nodes) ──
@@ -366,115 +413,128 @@ def _split(data: Any, notes: _Notes) -> tuple[dict[str, Any], list[Any], str | N
 # ── The build ──
 
 
-class _Collected:
-    """Flat, index-addressed lists: what one node contributes before the tree is known."""
+def _unique_id(requested: Any, taken: dict[str, Any], suffixes: dict[str, int], notes: _Notes) -> str:
+    """A step's id, made unique in the trace: a repeat gets `#2`, `#3`…; a missing one `step-N`."""
+    base = requested if type(requested) is str else _text(requested)
+    if not base:
+        base = f"step-{len(taken) + 1}"
+    if base not in taken:
+        return base
+    suffix = suffixes.get(base, 2)  # per repeated id, so a thousand repeats stay linear
+    while f"{base}#{suffix}" in taken:
+        suffix += 1
+    suffixes[base] = suffix + 1
+    unique = f"{base}#{suffix}"
+    notes.add("duplicate_id", f"{base!r} → {unique!r}")
+    return unique
 
-    def __init__(self) -> None:
+
+_new_span = tuple.__new__  # `_new_span(Span, values)`: a `Span` made as the tuple it is, in one C call
+
+
+def _with_children(leaf: Span, parent_id: str | None, depth: int, children: list[Span]) -> Span:
+    """A step's `Span` where it sits in the tree, its own fields from `leaf` and its children made:
+    roll-ups, self and total time. The critical path is marked afterwards: it runs from the top down."""
+    cost, tokens_in, tokens_out = leaf.cost, leaf.input_tokens, leaf.output_tokens
+    failed = 1 if leaf.status is _ERROR else 0
+    for child in children:
+        cost += child.subtree_cost
+        tokens_in += child.subtree_input_tokens
+        tokens_out += child.subtree_output_tokens
+        failed += child.error_count
+    total, own_time = _times(leaf, children) if children else (leaf.duration_ms, leaf.duration_ms)
+    head: tuple[Any, ...] = (leaf.id, parent_id)
+    own = leaf[2:21]  # `name` through `raw`: what the node itself said
+    return _new_span(Span, head + own + (depth, tuple([child.id for child in children]), own_time, total, cost,
+                                         tokens_in, tokens_out, failed, False))  # fmt: skip
+
+
+def _build_nested(nodes: list[Any], notes: _Notes) -> tuple[dict[str, Span], list[Span], dict[str, str]]:
+    """Spans from nested `steps[]` in one depth-first pass, each step made when its last child is: (spans
+    in pre-order, the roots, the `parentId` of each top-level node that names one).
+
+    One iterator per open level (not one stack entry per node), and leaves, most of any trace, made in
+    the inner loop: it runs once per step of traces with 100k steps."""
+    spans: dict[str, Any] = {}
+    suffixes: dict[str, int] = {}
+    references: dict[str, str] = {}
+    roots: list[Span] = []
+    # Per open level: (its children left to visit, the spans made of them so far, the ids of the dicts
+    # above them, their parent as a leaf). The top level has no parent.
+    levels: list[tuple[Any, ...]] = [(iter(nodes), roots, (), None)]
+    while levels:
+        children, made, ancestors, parent = levels[-1]
+        parent_id, depth = (None, 0) if parent is None else (parent.id, parent.depth + 1)
+        for node in children:
+            if type(node) is not dict:
+                node = _decoded(node, "steps[]", notes) if isinstance(node, str) else node
+                if not isinstance(node, dict):
+                    notes.add("not_a_step", type(node).__name__)
+                    continue
+            grandchildren = node.get("steps")
+            # Only Python objects can contain themselves (JSON text cannot hold a cycle), and such a
+            # step has steps: checking those is enough.
+            if grandchildren and ancestors and id(node) in ancestors:
+                notes.add("self_contained", repr(node.get("id")))
+                continue
+            span_id = node.get("id")
+            if type(span_id) is not str or not span_id or span_id in spans:
+                span_id = _unique_id(span_id, spans, suffixes, notes)
+            leaf = spans[span_id] = _leaf(node, span_id, parent_id, depth, notes)
+            if parent is None and node.get("parentId") not in (None, ""):
+                references[span_id] = _text(node["parentId"])
+            if type(grandchildren) is not list:
+                grandchildren = _decoded(grandchildren, "steps", notes)
+                if not isinstance(grandchildren, list):
+                    grandchildren = None
+            if grandchildren and depth >= MAX_DEPTH:
+                for _ in grandchildren:
+                    notes.add("cut_nested", repr(span_id))
+                grandchildren = None
+            if grandchildren:  # go down; this level's loop resumes once the children are made
+                levels.append((iter(grandchildren), [], (*ancestors, id(node)), leaf))
+                break
+            made.append(leaf)
+        else:  # every child is made: remake their parent with them
+            levels.pop()
+            if parent is not None:
+                span = spans[parent.id] = _with_children(parent, parent.parent_id, parent.depth, made)
+                levels[-1][1].append(span)
+    return spans, roots, references
+
+
+class _Collected:
+    """Steps whose parents are named by id, in flat, index-addressed lists, before the tree is known."""
+
+    def __init__(self, notes: _Notes) -> None:
         self.ids: list[str] = []
-        self.fields: list[tuple[Any, ...]] = []
+        self.leaves: list[Span] = []  # each step as if it had no children (only its own fields count)
         self.parent: list[int] = []  # index of the parent, -1 for none
         self.parent_ref: dict[int, str] = {}  # index → `parentId` to resolve once every id is known
         self.index: dict[str, int] = {}
-        self.next_suffix: dict[str, int] = {}  # per repeated id, so a thousand repeats stay linear
-        self.notes = _Notes()
+        self.suffixes: dict[str, int] = {}
+        self.notes = notes
 
-    def add(self, node: dict[str, Any], parent: int, requested_id: Any) -> int:
-        base = requested_id if type(requested_id) is str else _text(requested_id)
-        if not base:
-            base = f"step-{len(self.ids) + 1}"
-        span_id = base
-        if span_id in self.index:
-            suffix = self.next_suffix.get(base, 2)
-            while f"{base}#{suffix}" in self.index:
-                suffix += 1
-            self.next_suffix[base] = suffix + 1
-            span_id = f"{base}#{suffix}"
-            self.notes.add("duplicate_id", f"{base!r} → {span_id!r}")
+    def add(self, node: dict[str, Any]) -> int:
+        span_id = _unique_id(node.get("id"), self.index, self.suffixes, self.notes)
         position = len(self.ids)
         self.ids.append(span_id)
         self.index[span_id] = position
-        self.fields.append(_own_fields(node, self.notes))
-        self.parent.append(parent)
+        self.leaves.append(_leaf(node, span_id, None, 0, self.notes))
+        self.parent.append(-1)
         return position
 
-
-class _Layout(NamedTuple):
-    order: list[int] | range  # pre-order positions
-    roots: list[int]
-    kids: dict[int, list[int]]  # leaves have no entry
-    depth: list[int]
-    path: list[tuple[str, ...]]
-    orphan: list[bool]
-
-
-def _collect_nested(nodes: list[Any], collected: _Collected) -> _Layout | None:
-    """Nested `steps[]`, pre-order. A top-level node may name its parent by `parentId` instead.
-
-    Depth-first with one iterator per open level (not one stack entry per node): this loop runs once
-    per step of traces with 100k steps. Collecting in pre-order also lays the tree out on the way, so
-    unless some node named its parent by id, the linking pass (`_order`) is not needed."""
-    notes, fields = collected.notes, collected.fields
-    add, parent_ref = collected.add, collected.parent_ref
-    roots: list[int] = []
-    kids: dict[int, list[int]] = {}
-    depths: list[int] = []
-    paths: list[tuple[str, ...]] = []
-    # (children left to visit, their parent's position, their depth, the ids of the dicts above them,
-    #  where the kept children go, their labeller, their parent's path)
-    levels: list[tuple[Any, ...]] = [(iter(nodes), -1, 0, (), roots, _Labeller(), ())]
-    while levels:
-        children, parent, depth, ancestors, kept, labeller, parent_path = levels[-1]
-        node = next(children, _DONE)
-        if node is _DONE:
-            levels.pop()
-            if not kept and parent >= 0:
-                del kids[parent]
-            continue
-        if type(node) is not dict:
-            node = _decoded(node, "steps[]", notes) if isinstance(node, str) else node
-            if not isinstance(node, dict):
-                notes.add("not_a_step", type(node).__name__)
-                continue
-        # Only Python objects can contain themselves; JSON text cannot hold a cycle.
-        if ancestors and id(node) in ancestors:
-            notes.add("self_contained", repr(node.get("id")))
-            continue
-        position = add(node, parent, node.get("id"))
-        kept.append(position)
-        depths.append(depth)
-        own_path = (*parent_path, labeller.label(fields[position][_NAME]))
-        paths.append(own_path)
-        if parent < 0 and node.get("parentId") not in (None, ""):
-            parent_ref[position] = _text(node["parentId"])
-        grandchildren = node.get("steps")
-        if type(grandchildren) is not list:
-            grandchildren = _decoded(grandchildren, "steps", notes)
-            if not isinstance(grandchildren, list):
-                continue
-        if not grandchildren:
-            continue
-        if depth >= MAX_DEPTH:
-            for _ in grandchildren:
-                notes.add("cut_nested", repr(collected.ids[position]))
-            continue
-        kids[position] = []
-        levels.append(
-            (
-                iter(grandchildren),
-                position,
-                depth + 1,
-                (*ancestors, id(node)),
-                kids[position],
-                _Labeller(),
-                own_path,
-            )
-        )
-    if parent_ref:
-        return None
-    return _Layout(range(len(depths)), roots, kids, depths, paths, [False] * len(depths))
-
-
-_DONE = object()  # the end of a level's children
+    @classmethod
+    def relinking(cls, spans: dict[str, Span], references: dict[str, str], notes: _Notes) -> _Collected:
+        """Nested spans again, now that some top-level ones turned out to name a parent by id."""
+        collected = cls(notes)
+        collected.ids = list(spans)
+        collected.index = {span_id: position for position, span_id in enumerate(collected.ids)}
+        collected.leaves = list(spans.values())
+        index = collected.index
+        collected.parent = [-1 if span.parent_id is None else index[span.parent_id] for span in spans.values()]
+        collected.parent_ref = {index[span_id]: parent for span_id, parent in references.items()}
+        return collected
 
 
 def _merge_frames(events: Iterable[Any], notes: _Notes) -> list[dict[str, Any]]:
@@ -525,34 +585,15 @@ def _link(collected: _Collected) -> None:
         collected.parent[position] = -1 if parent is None else parent
 
 
-class _Labeller:
-    """Unique labels among siblings: a name, then `name[1]`, `name[2]`… for repeats (never colliding
-    with a sibling literally named `name[1]`)."""
-
-    __slots__ = ("seen", "used")
-
-    def __init__(self) -> None:
-        self.seen: dict[str, int] = {}
-        self.used: set[str] = set()
-
-    def label(self, name: str) -> str:
-        count = self.seen.get(name, 0)
-        label = name if count == 0 else f"{name}[{count}]"
-        while label in self.used:
-            count += 1
-            label = f"{name}[{count}]"
-        self.seen[name] = count + 1
-        self.used.add(label)
-        return label
-
-
-def _order(collected: _Collected) -> _Layout:
-    """Lay out a tree whose nodes may name their parent by id: resolve `parentId`s, then walk it.
+def _build_linked(collected: _Collected) -> tuple[dict[str, Span], list[Span], tuple[str, ...]]:
+    """Lay out and make the spans of steps that name their parent by id: resolve the `parentId`s, walk
+    the tree, then make each span after its children.
 
     Roots are the parentless nodes in input order; then nodes too deep to stay under their parent,
     then one node of each parent cycle (found by walking up from a node nothing reached)."""
+    _link(collected)
     count = len(collected.ids)
-    parent, notes, fields = collected.parent, collected.notes, collected.fields
+    parent, notes, ids = collected.parent, collected.notes, collected.ids
     linked: dict[int, list[int]] = {}
     roots: list[int] = []
     orphan = [False] * count
@@ -566,10 +607,8 @@ def _order(collected: _Collected) -> _Layout:
             linked[parent_position] = [position]
     kids: dict[int, list[int]] = {}
     depth = [0] * count
-    path: list[tuple[str, ...]] = [()] * count
     visited = bytearray(count)
     order: list[int] = []
-    root_labels = _Labeller()
     next_root = scan = 0
     while True:
         while next_root < len(roots):
@@ -578,7 +617,6 @@ def _order(collected: _Collected) -> _Layout:
             if visited[root]:
                 continue
             visited[root] = 1
-            path[root] = (root_labels.label(fields[root][_NAME]),)
             stack = [root]
             while stack:
                 position = stack.pop()
@@ -590,19 +628,15 @@ def _order(collected: _Collected) -> _Layout:
                     continue
                 if depth[position] >= MAX_DEPTH:  # deeper than the cap: start new groups at the top
                     for child in children:
-                        notes.add("too_deep", repr(collected.ids[child]))
+                        notes.add("too_deep", repr(ids[child]))
                         orphan[child] = True
                         parent[child] = -1
                     roots.extend(children)
                     continue
                 kids[position] = children
-                labeller = _Labeller()
-                child_depth = depth[position] + 1
-                own_path = path[position]
                 for child in children:
                     visited[child] = 1
-                    depth[child] = child_depth
-                    path[child] = (*own_path, labeller.label(fields[child][_NAME]))
+                    depth[child] = depth[position] + 1
                 stack.extend(reversed(children))
         while scan < count and visited[scan]:
             scan += 1
@@ -614,35 +648,54 @@ def _order(collected: _Collected) -> _Layout:
             walked.add(node)
             node = parent[node]
         node = node if node in walked else scan  # the first node met twice is in the cycle
-        notes.add("cycle", repr(collected.ids[node]))
+        notes.add("cycle", repr(ids[node]))
         parent[node] = -1
         orphan[node] = True
         roots.append(node)
-    return _Layout(order, roots, kids, depth, path, orphan)
+    built: list[Any] = [None] * count
+    leaves, no_children = collected.leaves, list[int]()
+    for position in reversed(order):  # children before their parents
+        parent_position = parent[position]
+        children = kids.get(position, no_children)
+        built[position] = _with_children(leaves[position], ids[parent_position] if parent_position >= 0 else None,
+                                         depth[position], [built[c] for c in children])  # fmt: skip
+    orphans = tuple([ids[root] for root in roots if orphan[root]])
+    return {ids[position]: built[position] for position in order}, [built[root] for root in roots], orphans
 
 
-def _covered_ms(children: list[int], fields: list[tuple[Any, ...]], low: int | None, high: int | None) -> int:
-    """Milliseconds covered by the union of the children's intervals, clipped to the parent's.
-    A running child counts until the parent's end."""
-    intervals = []
+def _covered_ms(children: list[Span], low: int | None, high: int | None) -> int:
+    """Milliseconds covered by the union of the children's intervals, clipped to the parent's."""
+    covered, last_end = 0, -math.inf
+    for start, end in _intervals(children, low, high):
+        if start < last_end:  # overlapping or out of order: the children did not run one after another
+            return _union_ms(sorted(_intervals(children, low, high)))
+        covered += end - start
+        last_end = end
+    return covered
+
+
+def _intervals(children: list[Span], low: int | None, high: int | None) -> Iterator[tuple[int, int]]:
+    """The children's (start, end), clipped to the parent's; a running child counts until the parent's end."""
     for child in children:
-        own = fields[child]
-        start = own[_START]
+        start = child.start_ms
         if start is None:
             continue
-        if own[_DURATION] is not None:
-            end = start + own[_DURATION]
-        elif own[_STATUS] is Status.RUNNING and high is not None:
+        if child.duration_ms is not None:
+            end = start + child.duration_ms
+        elif child.status is _RUNNING and high is not None:
             end = high
         else:
             continue
-        if low is not None:
-            start, end = max(start, low), min(end, high) if high is not None else end
+        if low is not None and start < low:
+            start = low
+        if high is not None and end > high:
+            end = high
         if end > start:
-            intervals.append((start, end))
-    if not intervals:
-        return 0
-    intervals.sort()
+            yield start, end
+
+
+def _union_ms(intervals: list[tuple[int, int]]) -> int:
+    """The length of the union of sorted intervals."""
     covered = 0
     current_start, current_end = intervals[0]
     for start, end in intervals[1:]:
@@ -651,115 +704,60 @@ def _covered_ms(children: list[int], fields: list[tuple[Any, ...]], low: int | N
             current_start, current_end = start, end
         elif end > current_end:
             current_end = end
-    return int(covered + current_end - current_start)
+    return covered + current_end - current_start
 
 
-def _extent_ms(children: list[int], fields: list[tuple[Any, ...]]) -> int | None:
-    starts = [fields[c][_START] for c in children if fields[c][_START] is not None]
-    ends = [
-        fields[c][_START] + fields[c][_DURATION]
-        for c in children
-        if fields[c][_START] is not None and fields[c][_DURATION] is not None
-    ]
+def _extent_ms(children: list[Span]) -> int | None:
+    starts = [c.start_ms for c in children if c.start_ms is not None]
+    ends = [c.start_ms + c.duration_ms for c in children if c.start_ms is not None and c.duration_ms is not None]
     if not starts or not ends or len(ends) != len(starts):
         return None
     return int(max(ends) - min(starts))
 
 
-def _finish_key(own: tuple[Any, ...]) -> tuple[float, float]:
-    """Sort key for "ends last": a running step has not ended, so it ends after everything that did."""
-    if own[_STATUS] is Status.RUNNING:
-        return (math.inf, own[_START] or 0)
-    if own[_END] is not None:
-        return (own[_END], own[_START] or 0)
-    if own[_START] is not None and own[_DURATION] is not None:
-        return (own[_START] + own[_DURATION], own[_START])
-    return (-math.inf, own[_START] or 0)
-
-
-def _critical_path(roots: list[int], kids: dict[int, list[int]], fields: list[tuple[Any, ...]]) -> set[int]:
-    """From the root that ends last, always into the child that ends last."""
-    chain: set[int] = set()
-    node = max(roots, key=lambda r: _finish_key(fields[r])) if roots else None
-    while node is not None:
-        chain.add(node)
-        node = max(kids[node], key=lambda k: _finish_key(fields[k])) if node in kids else None
-    return chain
-
-
-def _span(values: tuple[Any, ...]) -> Span:
-    """A `Span` from all its fields in order, made as the tuple it is (no per-field checks)."""
-    return tuple.__new__(Span, values)
-
-
-def _build(
-    collected: _Collected, header: dict[str, Any], run_status: str | None, layout: _Layout | None
-) -> Trace:
-    if layout is None:
-        _link(collected)
-        layout = _order(collected)
-    order, roots, kids, depth, path, orphan = layout
-    fields, ids, parent = collected.fields, collected.ids, collected.parent
-    critical = _critical_path(roots, kids, fields)
-    built: list[Span | None] = [None] * len(ids)
-    children_of, error = kids.get, Status.ERROR
-    for position in reversed(order):  # children before their parents, so the roll-ups are ready
-        own = fields[position]
-        sub_cost, sub_in, sub_out = own[_COST], own[_IN], own[_OUT]
-        failed = 1 if own[_STATUS] is error else 0
-        children = children_of(position)
-        if children is None:
-            child_ids: tuple[str, ...] = ()
-            total, own_time = own[_DURATION], own[_DURATION]
-        else:
-            for child in children:
-                span = built[child]
-                sub_cost += span.subtree_cost  # type: ignore[union-attr]
-                sub_in += span.subtree_input_tokens  # type: ignore[union-attr]
-                sub_out += span.subtree_output_tokens  # type: ignore[union-attr]
-                failed += span.error_count  # type: ignore[union-attr]
-            child_ids = tuple([ids[child] for child in children])
-            total, own_time = _times(own, children, fields)
-        parent_position = parent[position]
-        built[position] = _span((  # every field, in `Span` order: `own` holds the own-field columns
-            ids[position], ids[parent_position] if parent_position >= 0 else None, *own,
-            depth[position], path[position], child_ids, own_time, total, sub_cost, sub_in, sub_out, failed,
-            position in critical, failed > 0, orphan[position],
-        ))  # fmt: skip
-    spans = {ids[position]: built[position] for position in order}
-    return _trace(spans, tuple(ids[r] for r in roots), header, run_status, collected.notes)  # type: ignore[arg-type]
-
-
-def _times(
-    own: tuple[Any, ...], children: list[int], fields: list[tuple[Any, ...]]
-) -> tuple[int | None, int | None]:
+def _times(step: Span, children: list[Span]) -> tuple[int | None, int | None]:
     """(total, self) time of a step with children: self is what no child covers, never negative.
     A finished step without times of its own spans its children."""
-    duration, start = own[_DURATION], own[_START]
+    duration, start = step.duration_ms, step.start_ms
     if duration is not None:
-        return duration, max(
-            0, duration - _covered_ms(children, fields, start, None if start is None else start + duration)
-        )
-    if own[_STATUS] is Status.RUNNING:
+        return duration, max(0, duration - _covered_ms(children, start, None if start is None else start + duration))
+    if step.status is _RUNNING:
         return None, None
-    extent = _extent_ms(children, fields)
-    return extent, None if extent is None else max(0, extent - _covered_ms(children, fields, None, None))
+    extent = _extent_ms(children)
+    return extent, None if extent is None else max(0, extent - _covered_ms(children, None, None))
 
 
-def _trace(spans: dict[str, Span], roots: tuple[str, ...], header: dict[str, Any], run_status: str | None,
-           notes: _Notes) -> Trace:  # fmt: skip
+def _finish_key(span: Span) -> tuple[float, float]:
+    """Sort key for "ends last": a running step has not ended, so it ends after everything that did."""
+    if span.status is _RUNNING:
+        return (math.inf, span.start_ms or 0)
+    if span.end_ms is not None:
+        return (span.end_ms, span.start_ms or 0)
+    if span.start_ms is not None and span.duration_ms is not None:
+        return (span.start_ms + span.duration_ms, span.start_ms)
+    return (-math.inf, span.start_ms or 0)
+
+
+def _mark_critical_path(spans: dict[str, Span], roots: list[Span]) -> None:
+    """From the root that ends last, always into the child that ends last (at most 13 spans remade)."""
+    span = max(roots, key=_finish_key) if roots else None
+    while span is not None:
+        spans[span.id] = span._replace(on_critical_path=True)
+        span = max((spans[child] for child in span.children), key=_finish_key) if span.children else None
+
+
+def _trace(spans: dict[str, Span], root_spans: list[Span], orphans: tuple[str, ...], header: dict[str, Any],
+           run_status: str | None, notes: _Notes) -> Trace:  # fmt: skip
+    _mark_critical_path(spans, root_spans)
+    running = _RUNNING in map(_status_of, spans.values())  # compared in C, by identity first
     revision = _int(header.get("agentRevision"))
     start = _int(header.get("startTime"))
     end = _int(header.get("endTime"))
     header_open = (
         start is not None and start > 0 and header.get("endTime") is not None and (end is None or end <= 0)
     )
-    start = (
-        start
-        if start is not None and start > 0
-        else min((s.start_ms for s in spans.values() if s.start_ms is not None), default=None)
-    )
-    running = any(span.status is Status.RUNNING for span in spans.values())
+    if start is None or start <= 0:
+        start = min((s.start_ms for s in spans.values() if s.start_ms is not None), default=None)
     if end is None or end <= 0:
         ends = [span.end_ms for span in spans.values() if span.end_ms is not None]
         end = max(ends) if ends and not running and not header_open else None
@@ -772,26 +770,23 @@ def _trace(spans: dict[str, Span], roots: tuple[str, ...], header: dict[str, Any
     agent_id = header.get("agentId")
     return Trace(
         spans=spans,
-        roots=roots,
+        roots=tuple([root.id for root in root_spans]),
         agent_id=None if agent_id is None or agent_id == "" else _text(agent_id),
         agent_revision=revision if revision is not None and revision > 0 else None,
         start_ms=start,
         end_ms=end,
         duration_ms=duration,
-        total_cost=_header_or(
-            header, "totalCost", _number_or_none, sum((spans[r].subtree_cost for r in roots), 0.0)
-        ),
-        input_tokens=_header_or(
-            header, "inputTokens", _int, sum(spans[r].subtree_input_tokens for r in roots)
-        ),
-        output_tokens=_header_or(
-            header, "outputTokens", _int, sum(spans[r].subtree_output_tokens for r in roots)
-        ),
+        total_cost=_header_or(header, "totalCost", _number_or_none, sum((r.subtree_cost for r in root_spans), 0.0)),
+        input_tokens=_header_or(header, "inputTokens", _int, sum(r.subtree_input_tokens for r in root_spans)),
+        output_tokens=_header_or(header, "outputTokens", _int, sum(r.subtree_output_tokens for r in root_spans)),
         is_live=running or header_open or normalize_enum(run_status) in _LIVE_RUN_STATUSES,
-        orphans=tuple(span.id for span in spans.values() if span.orphan),
+        orphans=orphans,
         warnings=notes.lines(),
         raw={key: value for key, value in header.items() if key != "traces"},
     )
+
+
+_status_of = attrgetter("status")
 
 
 def _header_or(header: dict[str, Any], key: str, read: Any, rolled_up: Any) -> Any:
@@ -804,14 +799,13 @@ def build_trace(source: Any) -> Trace:
     """Any trace source → a `Trace`. Unknown kinds and statuses are kept; no step is dropped except
     non-objects and what the SDK's depth cap cuts (both reported in `warnings`)."""
     with cyclic_gc_paused():
-        collected = _Collected()
-        header, nodes, run_status = _split(_load(source, collected.notes), collected.notes)
-        layout = _collect_nested(nodes, collected)
-        trace = _build(collected, header, run_status, layout)
-        # Free the scaffolding while the collector is paused: when it resumes it looks at every
-        # object this build allocated that is still alive.
-        del collected, layout
-    return trace
+        notes = _Notes()
+        header, nodes, run_status = _split(_load(source, notes), notes)
+        spans, roots, references = _build_nested(nodes, notes)
+        orphans: tuple[str, ...] = ()
+        if references:  # top-level steps that name their parent by id: lay the tree out again
+            spans, roots, orphans = _build_linked(_Collected.relinking(spans, references, notes))
+        return _trace(spans, roots, orphans, header, run_status, notes)
 
 
 def build_trace_from_step_events(events: Iterable[Any], header: Any = None) -> Trace:
@@ -819,15 +813,12 @@ def build_trace_from_step_events(events: Iterable[Any], header: Any = None) -> T
     later an end frame with the same id make one step; nesting comes from `parentId`; a parent that
     never arrived leaves an orphan root. `header` is any run-level source (e.g. the `done` trace)."""
     with cyclic_gc_paused():
-        collected = _Collected()
-        run_header, _, run_status = (
-            _split(_load(header, collected.notes), collected.notes) if header is not None else ({}, [], None)
-        )
+        notes = _Notes()
+        run_header, _, run_status = _split(_load(header, notes), notes) if header is not None else ({}, [], None)
+        collected = _Collected(notes)
         frames = events if isinstance(events, Iterable) and not isinstance(events, str | bytes | dict) else []
-        for node in _merge_frames(frames, collected.notes):
-            position = collected.add(node, -1, node.get("id"))
+        for node in _merge_frames(frames, notes):
+            position = collected.add(node)
             if node.get("parentId") not in (None, ""):
                 collected.parent_ref[position] = _text(node["parentId"])
-        trace = _build(collected, run_header, run_status, None)
-        del collected
-    return trace
+        return _trace(*_build_linked(collected), run_header, run_status, notes)

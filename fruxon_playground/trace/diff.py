@@ -178,7 +178,7 @@ def _delta(before: float | None, after: float | None) -> float:
     return 0.0 if math.isclose(delta, 0.0, abs_tol=1e-15) else delta
 
 
-def _changed_step(number: int, keys: _Keys, before: Span, after: Span) -> StepChange | None:
+def _changed_step(number: int, keys: _Keys, before: Span, after: Span, newer: Trace) -> StepChange | None:
     """How a step present in both traces changed, or None when nothing did (its key is only spelled
     out for a change: most steps of two runs of one agent do not change)."""
     if _same(_compared(before), _compared(after)):  # one comparison for the usual "nothing changed"
@@ -198,7 +198,7 @@ def _changed_step(number: int, keys: _Keys, before: Span, after: Span) -> StepCh
         return None
     return StepChange(
         key=keys.expand(number),
-        path=after.path,
+        path=newer.paths[after.id],
         change=Change.CHANGED,
         before=before,
         after=after,
@@ -212,12 +212,12 @@ def _changed_step(number: int, keys: _Keys, before: Span, after: Span) -> StepCh
     )
 
 
-def _added_or_removed(key: StepKey, before: Span | None, after: Span | None) -> StepChange:
-    span, sign = (after, 1) if after is not None else (before, -1)
+def _added_or_removed(key: StepKey, before: Span | None, after: Span | None, older: Trace, newer: Trace) -> StepChange:
+    span, sign, trace = (after, 1, newer) if after is not None else (before, -1, older)
     assert span is not None
     return StepChange(
         key=key,
-        path=span.path,
+        path=trace.paths[span.id],
         change=Change.ADDED if after is not None else Change.REMOVED,
         before=before,
         after=after,
@@ -265,9 +265,9 @@ def diff_traces(before: Trace, after: Trace) -> TraceDiff:
         for number in _merged_order(old, new):
             before_step, after_step = old.get(number), new.get(number)
             if before_step is not None and after_step is not None:
-                change = _changed_step(number, keys, before_step, after_step)
+                change = _changed_step(number, keys, before_step, after_step, after)
             else:
-                change = _added_or_removed(keys.expand(number), before_step, after_step)
+                change = _added_or_removed(keys.expand(number), before_step, after_step, before, after)
             if change is not None:
                 changes.append(change)
     duration = None

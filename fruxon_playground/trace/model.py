@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 from enum import StrEnum
 from typing import Any, NamedTuple
 
@@ -33,11 +34,14 @@ class Status(StrEnum):
     __hash__ = str.__hash__
 
 
+_RUNNING = Status.RUNNING  # a module constant: `Status.RUNNING` is a lookup through the Enum metaclass
+
+
 class Span(NamedTuple):
     """One step, frozen. A named tuple because the builder makes one per step: a tuple is made in C
-    in one call, where a frozen dataclass sets each of these 33 fields through `object.__setattr__`
+    in one call, where a frozen dataclass sets each of these 30 fields through `object.__setattr__`
     (10k steps: 3 ms against 126 ms, a third of the whole build). The builder fills every field, in
-    this order."""
+    this order. No more than 30: CPython builds a longer tuple display through a list."""
 
     id: str  # unique in the trace: a repeated id gets a `#2`, `#3`… suffix
     parent_id: str | None  # None for roots (orphans included)
@@ -61,9 +65,6 @@ class Span(NamedTuple):
     hitl: dict[str, Any] | None  # hitlTrace
     raw: dict[str, Any]  # the original node, nested `steps` included (left out of the repr)
     depth: int = 0
-    path: tuple[
-        str, ...
-    ] = ()  # names from the root; same-named siblings get `[1]`, `[2]`… so paths are unique
     children: tuple[str, ...] = ()
     self_time_ms: int | None = None  # own time not covered by any child (overlaps counted once)
     total_time_ms: int | None = None  # own duration, or the children's extent when the step has no times
@@ -72,12 +73,15 @@ class Span(NamedTuple):
     subtree_output_tokens: int = 0
     error_count: int = 0  # failed steps in this subtree, this one included
     on_critical_path: bool = False  # on the chain that, from the root, always follows the child ending last
-    on_error_path: bool = False  # this step or one below it failed
-    orphan: bool = False  # made a root: its parent was missing, in a parent cycle, or too deep
 
     @property
     def is_running(self) -> bool:
-        return self.status is Status.RUNNING
+        return self.status is _RUNNING
+
+    @property
+    def on_error_path(self) -> bool:
+        """This step or one below it failed."""
+        return self.error_count > 0
 
     def __repr__(self) -> str:
         shown = ", ".join(f"{name}={value!r}" for name, value in zip(self._fields, self, strict=True) if name != "raw")
@@ -134,3 +138,39 @@ class Trace:
     def critical_path(self) -> tuple[str, ...]:
         """Ids of the critical path, root first."""
         return tuple(span.id for span in self.spans.values() if span.on_critical_path)
+
+    @cached_property
+    def paths(self) -> dict[str, tuple[str, ...]]:
+        """Every step's names from its root, by id. Same-named siblings get `[1]`, `[2]`… so paths are
+        unique. Made on first use: only comparisons name steps by path."""
+        paths: dict[str, tuple[str, ...]] = {}
+        siblings = _Labeller()
+        for root in self.roots:
+            paths[root] = (siblings.label(self.spans[root].name),)
+        for span in self.spans.values():  # pre-order: a step's path is known before its children's
+            if span.children:
+                own, siblings = paths[span.id], _Labeller()
+                for child in span.children:
+                    paths[child] = (*own, siblings.label(self.spans[child].name))
+        return paths
+
+
+class _Labeller:
+    """Unique labels among siblings: a name, then `name[1]`, `name[2]`… for repeats (never colliding
+    with a sibling literally named `name[1]`)."""
+
+    __slots__ = ("seen", "used")
+
+    def __init__(self) -> None:
+        self.seen: dict[str, int] = {}
+        self.used: set[str] = set()
+
+    def label(self, name: str) -> str:
+        count = self.seen.get(name, 0)
+        label = name if count == 0 else f"{name}[{count}]"
+        while label in self.used:
+            count += 1
+            label = f"{name}[{count}]"
+        self.seen[name] = count + 1
+        self.used.add(label)
+        return label

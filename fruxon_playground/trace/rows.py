@@ -82,7 +82,7 @@ def trace_rows(trace: Trace) -> dict[str, Any]:
     position = {span_id: index for index, span_id in enumerate(ids)}
     position[None] = -1  # type: ignore[index]
     origin = _origin_ms(trace)
-    first_error = set(trace.first_error_path())
+    first_error, orphans = set(trace.first_error_path()), set(trace.orphans)
     # Kind and Status members are their own values (StrEnum): no `.value` lookups, 200k of them at 100k steps.
     kind, kinds = _indexed([span.kind for span in spans], *Kind)
     raw_type, types = _indexed([span.raw_type or span.kind for span in spans])
@@ -100,7 +100,7 @@ def trace_rows(trace: Trace) -> dict[str, Any]:
         (ON_CRITICAL_PATH if span.on_critical_path else 0)
         | (ON_ERROR_PATH if span.on_error_path else 0)
         | (ON_FIRST_ERROR_PATH if span.id in first_error else 0)
-        | (ORPHAN if span.orphan else 0)
+        | (ORPHAN if span.id in orphans else 0)
         | (NAME_CUT if len(span.name) > NAME_LIMIT else 0)
         for span in spans
     ]

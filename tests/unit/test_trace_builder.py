@@ -36,7 +36,7 @@ def execution_trace(*steps: dict, **header) -> dict:
 
 
 def shape(trace) -> list[tuple]:
-    return [(s.id, s.parent_id, s.depth, s.path, s.kind, s.status, s.duration_ms) for s in trace.walk()]
+    return [(s.id, s.parent_id, s.depth, trace.paths[s.id], s.kind, s.status, s.duration_ms) for s in trace.walk()]
 
 
 # ── Sources ──
@@ -237,7 +237,7 @@ def test_steps_naming_a_missing_parent_become_flagged_roots() -> None:
         [step("root"), step("child") | {"parentId": "root"}, step("lost") | {"parentId": "ghost"}]
     )
     assert trace.roots == ("root", "lost") and trace.spans["child"].parent_id == "root"
-    assert trace.orphans == ("lost",) and trace.spans["lost"].orphan and trace.spans["lost"].parent_id is None
+    assert trace.orphans == ("lost",) and trace.spans["lost"].parent_id is None
     assert any("parent is missing" in w and "'ghost'" in w for w in trace.warnings)
 
 
@@ -305,7 +305,7 @@ def test_junk_inside_step_lists_is_skipped_and_counted() -> None:
 def test_paths_are_unique_among_same_named_siblings() -> None:
     trace = build_trace([step("root", steps=[step("x", displayName="Search"), step("y", displayName="Search"),
                                              step("z", displayName="Search[1]")])])  # fmt: skip
-    assert [trace.spans[i].path for i in "xyz"] == [
+    assert [trace.paths[i] for i in "xyz"] == [
         ("root", "Search"),
         ("root", "Search[1]"),
         ("root", "Search[1][1]"),

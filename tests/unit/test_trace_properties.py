@@ -102,9 +102,10 @@ def assert_consistent(trace: Trace) -> None:
     for span in spans.values():
         kids = trace.children_of(span.id)
         assert all(k.parent_id == span.id and k.depth == span.depth + 1 for k in kids)
-        assert span.depth <= MAX_DEPTH and len(span.path) == span.depth + 1
-        assert span.path[:-1] == (spans[span.parent_id].path if span.parent_id else ())
-        paths.add(span.path)
+        path = trace.paths[span.id]
+        assert span.depth <= MAX_DEPTH and len(path) == span.depth + 1
+        assert path[:-1] == (trace.paths[span.parent_id] if span.parent_id else ())
+        paths.add(path)
         assert math.isclose(
             span.subtree_cost, span.cost + sum(k.subtree_cost for k in kids), rel_tol=1e-9, abs_tol=1e-12
         )
