@@ -437,12 +437,30 @@ def _with_children(leaf: Span, parent_id: str | None, depth: int, children: list
     roll-ups, self and total time. The critical path is marked afterwards: it runs from the top down."""
     cost, tokens_in, tokens_out = leaf.cost, leaf.input_tokens, leaf.output_tokens
     failed = 1 if leaf.status is _ERROR else 0
+    # The usual case costs one pass: children that ran one after another, all inside the step.
+    start, duration = leaf.start_ms, leaf.duration_ms
+    in_turn = start is not None and duration is not None
+    busy, last_end = 0, start or 0
     for child in children:
         cost += child.subtree_cost
         tokens_in += child.subtree_input_tokens
         tokens_out += child.subtree_output_tokens
         failed += child.error_count
-    total, own_time = _times(leaf, children) if children else (leaf.duration_ms, leaf.duration_ms)
+        if in_turn:
+            child_start, child_duration = child.start_ms, child.duration_ms
+            if child_start is None or child_duration is None or child_start < last_end:
+                in_turn = False
+            else:
+                busy += child_duration
+                last_end = child_start + child_duration
+    total: int | None
+    own_time: int | None
+    if in_turn and start is not None and duration is not None and last_end <= start + duration:
+        total, own_time = duration, duration - busy
+    elif children:
+        total, own_time = _times(leaf, children)
+    else:
+        total = own_time = duration
     head: tuple[Any, ...] = (leaf.id, parent_id)
     own = leaf[2:21]  # `name` through `raw`: what the node itself said
     return _new_span(Span, head + own + (depth, tuple([child.id for child in children]), own_time, total, cost,
