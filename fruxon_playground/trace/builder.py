@@ -20,7 +20,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from math import isfinite
 from operator import attrgetter
-from typing import Any, NamedTuple
+from typing import Any
 
 from fruxon_playground._gc import cyclic_gc_paused
 from fruxon_playground.contract.enums import (
@@ -361,8 +361,6 @@ def _error_text(error: Any) -> str:
         return json.dumps(error, ensure_ascii=False, default=str)
     except (ValueError, RecursionError):
         return str(type(error).__name__)
-
-
 
 
 # ── Loading: any source → (run-level header, top-level nodes) ──

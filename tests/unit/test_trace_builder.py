@@ -222,6 +222,17 @@ def test_self_time_subtracts_the_union_of_children_clipped_to_the_parent() -> No
     assert crowded.spans["p"].self_time_ms == 0  # parallel children never make it negative
 
 
+def test_self_time_of_children_in_turn_out_of_order_or_starting_early() -> None:
+    in_turn = [step("a", start=10, end=30), step("b", start=30, end=50), step("c", start=60, end=100)]
+    assert build_trace([step("p", start=0, end=100, steps=in_turn)]).spans["p"].self_time_ms == 20
+    backwards = [dict(node) for node in reversed(in_turn)]  # the same steps, listed last first
+    assert build_trace([step("p", start=0, end=100, steps=backwards)]).spans["p"].self_time_ms == 20
+    early = [step("a", start=-10, end=20), step("b", start=20, end=30)]  # only 0–20 of `a` is inside
+    assert build_trace([step("p", start=0, end=100, steps=early)]).spans["p"].self_time_ms == 70
+    running = [step("a", start=10, end=30), step("b", start=40, end=0)]  # `b` runs until the parent ends
+    assert build_trace([step("p", start=0, end=100, steps=running)]).spans["p"].self_time_ms == 100 - 20 - 60
+
+
 def test_a_step_without_times_spans_its_children() -> None:
     trace = build_trace([step("group", "FLOW_STEP", start=None, end=None,
                               steps=[step("a", start=0, end=30), step("b", start=50, end=80)])])  # fmt: skip
