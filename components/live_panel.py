@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import time
+from itertools import islice
 from typing import Any
 
 import pandas as pd
@@ -29,6 +30,7 @@ REDRAW_S = 0.06  # text and status
 SLOW_REDRAW_S = 0.25  # the steps table and the event tail: a table redraw costs the browser far more than text
 TAIL_EVENTS = 8
 PARAGRAPH_SOFT_LIMIT = 1_500  # long unbroken text is split into blocks so each redraw stays small
+TOOL_CARDS_SHOWN = 50  # each card is an expander: thousands (a long loop, a huge trace) would stall the page
 
 # Streamlit's own icon font and badges: they render the same everywhere (no emoji font needed).
 PHASE_BADGE = {
@@ -189,6 +191,7 @@ class LivePanel:
         self._tools = st.container()
         self._tool_slots: dict[str, Any] = {}
         self._drawn_tools: dict[str, ToolCard] = {}
+        self._more_tools = st.empty()
         self._draw_tools(snapshot.state)
         self._steps = st.empty()
         self._draw_steps(snapshot.state)
@@ -265,7 +268,8 @@ class LivePanel:
                 st.dataframe(steps_frame(steps), hide_index=True, width="stretch")
 
     def _draw_tools(self, state: RunState) -> None:
-        for tool_id, card in state.tools.items():
+        """The first TOOL_CARDS_SHOWN calls as cards, redrawn when they change; a count of the rest."""
+        for tool_id, card in islice(state.tools.items(), TOOL_CARDS_SHOWN):
             if self._drawn_tools.get(tool_id) == card:
                 continue
             slot = self._tool_slots.get(tool_id)
@@ -274,6 +278,10 @@ class LivePanel:
             with slot.container():
                 draw_tool_card(card)
             self._drawn_tools[tool_id] = card
+        more = len(state.tools) - TOOL_CARDS_SHOWN
+        if more > 0:
+            self._more_tools.caption(f"{len(state.tools):,} tool calls so far; the first {TOOL_CARDS_SHOWN} are shown, "
+                                     "the trace will have them all")
 
     def _draw_usage(self, state: RunState) -> None:
         if state.usage:

@@ -17,7 +17,7 @@ from components import state
 from components.approval import approval_controls
 from components.connection import Connection
 from components.history import run_store
-from components.live_panel import LivePanel, draw_tool_card, split_blocks, stats_line
+from components.live_panel import TOOL_CARDS_SHOWN, LivePanel, draw_tool_card, split_blocks, stats_line
 from components.run_options import continue_session
 from components.run_result import event_log, outcome_banner, summary, trace_download, trace_section
 from components.stored_draft import open_in_draft_editor
@@ -27,8 +27,6 @@ from fruxon_playground.contract import mask_secrets
 from fruxon_playground.runs import Phase, RunContext, RunHandle, RunKind, RunRecorder, RunSnapshot
 from fruxon_playground.runs.fold import RunState, trace_to_show
 from fruxon_playground.runs.record import FrozenRun
-
-TOOL_CARDS_SHOWN = 50  # each card is an expander: tens of thousands (read from a huge trace) would stall the page
 
 
 class RunSource(Protocol):
