@@ -361,6 +361,7 @@ def _with_trace_tools(state: RunState) -> RunState:
 
 def _tools_in_trace(trace: Mapping[str, Any]) -> Iterable[ToolCard]:
     stack = list(reversed([n for n in trace.get("traces") or [] if isinstance(n, dict)]))
+    count = 0
     while stack:
         node = stack.pop()
         children = node.get("steps")
@@ -369,6 +370,7 @@ def _tools_in_trace(trace: Mapping[str, Any]) -> Iterable[ToolCard]:
         tool_trace = node.get("toolTrace")
         if normalize_enum(node.get("type")) != "TOOL" and not isinstance(tool_trace, dict):
             continue
+        count += 1
         details: dict[str, Any] = tool_trace if isinstance(tool_trace, dict) else {}
         tool: dict[str, Any] = details["tool"] if isinstance(details.get("tool"), dict) else {}
         name = tool.get("name") or tool.get("id") or "tool"
@@ -376,7 +378,7 @@ def _tools_in_trace(trace: Mapping[str, Any]) -> Iterable[ToolCard]:
         start, end = node.get("startTime"), node.get("endTime")
         duration = end - start if isinstance(start, int) and isinstance(end, int) and end >= start > 0 else None
         yield ToolCard(
-            id=str(node.get("id") or len(str(node))),
+            id=str(node.get("id") or f"tool-{count}"),  # a step without an id still gets a card of its own
             name=f"{tool['integrationId']}.{name}" if tool.get("integrationId") else str(name),
             display_name=str(node.get("displayName") or details.get("displayName") or name),
             arguments=details.get("parameters"),

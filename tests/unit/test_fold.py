@@ -114,6 +114,14 @@ def test_a_sync_response_is_folded_as_its_done_with_tools_read_from_the_trace() 
     assert state.trace["totalCost"] == 0.01 and state.health.first_text_ms is None
 
 
+def test_tool_steps_without_ids_read_from_a_trace_each_get_a_card() -> None:
+    tool = {"type": "TOOL", "displayName": "Search", "toolTrace": {"tool": {"integrationId": "kb", "id": "search"}}}
+    body = json.dumps({"response": "ok", "trace": {"traces": [{"id": "f", "type": "FLOW_STEP", "steps": [
+        {**tool, "toolTrace": {**tool["toolTrace"], "parameters": {"q": q}}} for q in ("a", "b")]}]}})
+    state = fold_all([Received(event("done", body), 1.0)])
+    assert [card.arguments for card in state.tools.values()] == [{"q": "a"}, {"q": "b"}]
+
+
 def test_a_failed_status_in_a_sync_body_fails_the_run() -> None:
     assert fold_all([Received(event("done", '{"status":"FAILED"}'), 1)]).phase is Phase.FAILED
 
