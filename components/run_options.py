@@ -96,27 +96,38 @@ def _environment(prefix: str, environments: list[str] | None, options: RunOption
 
 
 def _chat_user(prefix: str, options: RunOptions) -> None:
+    chat_user, problem = chat_user_field(prefix)
+    options.chat_user = chat_user
+    if problem:
+        options.errors["chatUser"] = problem
+
+
+def chat_user_field(prefix: str, *, label: str = "Chat user") -> tuple[dict[str, Any] | None, str | None]:
+    """The chat user popover (JSON typed by the user, kept for the session): (the object, or None when
+    empty or invalid; what to fix, or None)."""
     key = f"{prefix}.chat_user"
     text = (st.session_state.get(key) or "").strip()
-    parsed: Any = None
+    chat_user: dict[str, Any] | None = None
+    problem = None
     if text:
         try:
             parsed = json.loads(text)
         except json.JSONDecodeError as exc:
-            options.errors["chatUser"] = f"Chat user is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})."
+            problem = f"Chat user is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})."
         else:
             if not isinstance(parsed, dict):
-                options.errors["chatUser"] = 'Chat user must be a JSON object such as {"id": "user_42"}.'
+                problem = 'Chat user must be a JSON object such as {"id": "user_42"}.'
             elif "id" in parsed and (not isinstance(parsed["id"], str) or not parsed["id"].strip()):
-                options.errors["chatUser"] = "Chat user id must be a non-empty string."
+                problem = "Chat user id must be a non-empty string."
             else:
-                options.chat_user = parsed
-    who = str(options.chat_user.get("id") or "set") if options.chat_user else ("invalid" if text else "none")
-    with st.popover(md(who if options.chat_user else "Chat user", limit=16), icon=":material/person:", width="content",
+                chat_user = parsed
+    who = str(chat_user.get("id") or "set") if chat_user else ("invalid" if text else "none")
+    with st.popover(md(who if chat_user else label, limit=16), icon=":material/person:", width="content",
                     help=f"Chat user: {md(who, limit=40)}"):
         st.text_area("Chat user (JSON)", key=key, height=90, persist_state="session",
                      placeholder='{"id": "user_42", "displayName": "Ada"}',
                      help="The end user on whose behalf the run happens (optional).")
+    return chat_user, problem
 
 
 def _session_chip(prefix: str, options: RunOptions) -> None:

@@ -26,7 +26,7 @@ from components.history import run_store
 from components.live_panel import LivePanel, draw_tool_card, follow_all, split_blocks, stats_line
 from components.parameter_form import ParameterForm
 from components.revision_picker import revision_select, revision_widget_key
-from components.run_options import MODE_LABELS, MODES
+from components.run_options import MODE_LABELS, MODES, chat_user_field
 from components.run_result import outcome_banner, summary
 from components.safe import md
 from components.trace_compare import draw_comparison
@@ -203,10 +203,17 @@ def pair_form(conn: Connection, agent: Agent | None, *, busy: bool) -> tuple[tup
     with st.expander(f"Attachments ({len(st.session_state[attachments_key])})",
                      expanded=bool(st.session_state[attachments_key])):
         attachments = attachments_editor(attachments_key, conn)
+    with st.container(horizontal=True, vertical_alignment="center"):
+        chat_user, chat_problem = chat_user_field(prefix)
+        if chat_user is not None:
+            st.caption(_chat_user_reach(sides))
+    if chat_problem:
+        st.error(md(chat_problem))
     problems = [s for s in sides if isinstance(s, str)]
     for problem in problems:
         st.caption(md(problem))
-    body = {"parameters": form.values or None, "attachments": [a.file_link for a in attachments] or None}
+    body = {"parameters": form.values or None, "attachments": [a.file_link for a in attachments] or None,
+            "chatUser": chat_user}
     for letter, side in zip(LETTERS, sides, strict=True):
         left_out = side.left_out(inputs_of(conn.agent, body)) if isinstance(side, Side) else []
         if left_out:
@@ -219,12 +226,24 @@ def pair_form(conn: Connection, agent: Agent | None, *, busy: bool) -> tuple[tup
         return None
     field_errors = preflight_parameters(form.values, metadata) if not json_problem else {}
     st.session_state[errors_key] = field_errors
-    if json_problem or field_errors:
+    if json_problem or field_errors or chat_problem:
         found = [json_problem] if json_problem else []
         found += [f"{name}: {m}" for name, messages in field_errors.items() for m in messages]
+        found += [chat_problem] if chat_problem else []
         st.error("Nothing was sent. Fix these first:\n\n" + "\n".join(f"- {md(p)}" for p in found))
         return None
     return (sides[0], sides[1]), body  # type: ignore[return-value]
+
+
+def _chat_user_reach(sides: list[Side | str]) -> str:
+    """Which sides send the chat user: a test run has none (contract §4.4)."""
+    deployed = [letter for letter, side in zip(LETTERS, sides, strict=True)
+                if isinstance(side, Side) and side.target.kind is TargetKind.DEPLOYED]
+    if len(deployed) == len(LETTERS):
+        return "Sent with both runs."
+    if deployed:
+        return f"Sent with {deployed[0]} only: a test run has no chat user."
+    return "Not sent: test runs have no chat user."
 
 
 def start(conn: Connection, sides: tuple[Side, Side], body: dict[str, Any]) -> tuple[str, str]:

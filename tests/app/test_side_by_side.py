@@ -135,3 +135,21 @@ def test_the_draft_target_waits_for_a_draft_and_a_required_input_is_asked_for() 
     button(at, "Run both").click().run()
     assert any("Nothing was sent" in e.value for e in at.error)
     assert "a" not in at.query_params
+
+
+def test_a_chat_user_goes_with_the_deployed_side_only_and_a_broken_one_sends_nothing() -> None:
+    at = start(PAGE)
+    text_area(at, "Question *").input("Can I export my data?").run()
+    text_area(at, "Chat user (JSON)").input('{"id": "user_42"').run()
+    assert md("Chat user is not valid JSON: Expecting ',' delimiter (line 1, column 17).") in [e.value for e in at.error]
+    button(at, "Run both").click().run()
+    assert any("Nothing was sent" in e.value for e in at.error) and "a" not in at.query_params
+    assert text_area(at, "Chat user (JSON)").value == '{"id": "user_42"'  # kept, to be fixed
+
+    text_area(at, "Chat user (JSON)").input('{"id": "user_42", "displayName": "Ada"}').run()
+    assert "Sent with A only: a test run has no chat user." in page_text(at)
+    run_pair(at, "Can I export my data?")
+    store = open_store(os.environ["PLAYGROUND_HISTORY_PATH"])
+    a, b = store.get(at.query_params["a"]), store.get(at.query_params["b"])
+    assert a is not None and b is not None
+    assert a.request["chatUser"] == {"id": "user_42", "displayName": "Ada"} and "chatUser" not in b.request

@@ -98,3 +98,26 @@ def test_stop_both_stops_both_runs_and_still_compares_what_arrived(page: Page, a
     expect(main.get_by_role("button", name="Run both")).to_be_enabled()
     expect(page.get_by_role("textbox", name="Question *", exact=True)).to_have_value(
         "A long answer please [[sandbox:long]]")
+
+
+def test_a_chat_user_typed_once_goes_with_the_deployed_side(page: Page, app_server) -> None:
+    open_page(page, f"{app_server.url}/side_by_side", "Side by side")
+    main = page.get_by_test_id("stMain")
+    fill_parameter(page, "Question *", "Can I export my data? (chat user)")
+    main.get_by_role("button", name="Chat user").click()
+    chat_user = page.get_by_role("textbox", name="Chat user (JSON)")
+    chat_user.fill('{"id": "user_42"')
+    chat_user.press("Control+Enter")
+    expect(main.get_by_text("Chat user is not valid JSON: Expecting ',' delimiter")).to_be_visible(timeout=WAIT)
+    chat_user.fill('{"id": "user_42", "displayName": "Ada"}')
+    chat_user.press("Control+Enter")
+    page.keyboard.press("Escape")
+    expect(main.get_by_text("Sent with A only: a test run has no chat user.")).to_be_visible(timeout=WAIT)
+    expect(main.get_by_role("button", name="user_42")).to_be_visible()
+    page.get_by_role("button", name="Run both").click()
+
+    verdict = main.get_by_test_id("stMarkdown").filter(has_text=re.compile(r"^\s*Verdict"))
+    expect(verdict).to_be_visible(timeout=RUN_TIMEOUT)
+    # The inputs table of the comparison: A sent the chat user (shown by its name), B (a test run) did not.
+    inputs = page.locator("[data-testid=stDataFrame]").filter(has_text="Input")
+    expect(inputs.locator("tr", has_text="Chat user").locator("td", has_text="Ada").first).to_be_attached()
