@@ -24,11 +24,11 @@ def demo_cases(agent: str) -> list[TestCase]:
 def load_demo_cases(store: CaseStore, scope: CaseScope) -> int:
     """Gives an agent of the local sandbox its demo cases once: when it has none and never had them.
 
-    Returns how many were added. Deleting them later does not bring them back."""
-    if scope.agent not in DEMO_AGENTS or store.demo_loaded(scope):
+    Returns how many were added. Deleting them later does not bring them back. Two sessions (or
+    replicas) opening the page at once load them once: only the one that claims them does."""
+    if scope.agent not in DEMO_AGENTS or store.demo_loaded(scope) or not store.claim_demo(scope):
         return 0
-    added = 0
-    if not store.list_cases(scope):
-        added, _ = store.import_cases(scope, demo_cases(scope.agent))
-    store.mark_demo_loaded(scope)
+    if store.list_cases(scope):
+        return 0
+    added, _ = store.import_cases(scope, demo_cases(scope.agent))
     return added

@@ -132,10 +132,9 @@ class PostgresCaseStore:
     def demo_loaded(self, scope: CaseScope) -> bool:
         return bool(self._rows(f"SELECT 1 AS x FROM playground_test_case_demo_loads WHERE {SCOPE}", _scope(scope)))
 
-    def mark_demo_loaded(self, scope: CaseScope) -> None:
-        params = (*_scope(scope), now_ms())
-        self._call(lambda conn: conn.execute("INSERT INTO playground_test_case_demo_loads (owner, tenant, agent, loaded_at_ms) "
-                                             "VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING", params))
+    def claim_demo(self, scope: CaseScope) -> bool:
+        return bool(self._rows("INSERT INTO playground_test_case_demo_loads (owner, tenant, agent, loaded_at_ms) "
+                               "VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING RETURNING agent", (*_scope(scope), now_ms())))
 
     # -- batches -------------------------------------------------------------------------------------
     def save_batch(self, scope: CaseScope, batch: BatchResult) -> None:

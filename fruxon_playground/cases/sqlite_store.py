@@ -157,9 +157,9 @@ class SqliteCaseStore:
         return bool(self._run("SELECT 1 FROM test_case_demo_loads WHERE owner = ? AND tenant = ? AND agent = ?",
                               (scope.owner, scope.tenant, scope.agent)))
 
-    def mark_demo_loaded(self, scope: CaseScope) -> None:
-        self._run("INSERT OR IGNORE INTO test_case_demo_loads (owner, tenant, agent, loaded_at_ms) VALUES (?, ?, ?, ?)",
-                  (scope.owner, scope.tenant, scope.agent, _now()))
+    def claim_demo(self, scope: CaseScope) -> bool:
+        return bool(self._run("INSERT OR IGNORE INTO test_case_demo_loads (owner, tenant, agent, loaded_at_ms) "
+                              "VALUES (?, ?, ?, ?) RETURNING agent", (scope.owner, scope.tenant, scope.agent, _now())))
 
     # -- batches -------------------------------------------------------------------------------------
     def save_batch(self, scope: CaseScope, batch: BatchResult) -> None:

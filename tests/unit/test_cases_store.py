@@ -215,8 +215,26 @@ def test_replicas_share_one_set_of_cases_and_batches(opener, location) -> None:
         two.save_case(ADA, case("refunds"))
     two.save_case(ADA, saved.model_copy(update={"name": "Refund policy"}))
     assert [c.name for c in one.list_cases(ADA)] == ["Refund policy"]
-    two.mark_demo_loaded(ADA)
+    assert two.claim_demo(ADA) and not one.claim_demo(ADA)  # one claim, whoever asks
     assert one.demo_loaded(ADA) and load_demo_cases(one, ADA) == 0
+
+
+def test_replicas_opening_the_page_at_once_load_the_demo_cases_once(opener) -> None:
+    replicas = [opener() for _ in range(6)]
+    start = threading.Barrier(len(replicas))
+    added: list[int] = []
+
+    def open_page(store: CaseStore) -> None:
+        start.wait()
+        added.append(load_demo_cases(store, ADA))
+
+    threads = [threading.Thread(target=open_page, args=(store,)) for store in replicas]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(added) == [0] * (len(replicas) - 1) + [5]
+    assert [c.name for c in replicas[0].list_cases(ADA)] == [c.name for c in demo_cases("support_agent")]
 
 
 def test_replicas_starting_together_create_the_tables_once(opener) -> None:
