@@ -102,7 +102,7 @@ def _chat_user(prefix: str, options: RunOptions) -> None:
         options.errors["chatUser"] = problem
 
 
-def chat_user_field(prefix: str, *, label: str = "Chat user") -> tuple[dict[str, Any] | None, str | None]:
+def chat_user_field(prefix: str) -> tuple[dict[str, Any] | None, str | None]:
     """The chat user popover (JSON typed by the user, kept for the session): (the object, or None when
     empty or invalid; what to fix, or None)."""
     key = f"{prefix}.chat_user"
@@ -122,7 +122,7 @@ def chat_user_field(prefix: str, *, label: str = "Chat user") -> tuple[dict[str,
             else:
                 chat_user = parsed
     who = str(chat_user.get("id") or "set") if chat_user else ("invalid" if text else "none")
-    with st.popover(md(who if chat_user else label, limit=16), icon=":material/person:", width="content",
+    with st.popover(md(who if chat_user else "Chat user", limit=16), icon=":material/person:", width="content",
                     help=f"Chat user: {md(who, limit=40)}"):
         st.text_area("Chat user (JSON)", key=key, height=90, persist_state="session",
                      placeholder='{"id": "user_42", "displayName": "Ada"}',
